@@ -1,0 +1,3 @@
+"""API routes: gateway notifications, MK-Auth's legacy path, the OpenAPI schema."""
+
+urlpatterns: list = []

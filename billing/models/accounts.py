@@ -1,0 +1,169 @@
+"""The provider and its bank accounts (Provedor › Contas Bancárias in MK-Auth)."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedCharField
+from localflavor.br.br_states import STATE_CHOICES
+
+from gateways.base import JUNO, MYCONTAS
+
+#: Mycontas' published test credentials: the service validates everything and registers nothing.
+MYCONTAS_TEST_ACCOUNT_CODE = "1234567890ABCDEFGHIJ"
+
+
+def new_public_id() -> str:
+    """256 random bits: the notification URL of an account cannot be guessed."""
+    return secrets.token_urlsafe(32)
+
+
+class Provider(models.Model):
+    """The ISP itself: its name heads the subscriber portal. One row is expected."""
+
+    name = models.CharField(_("name"), max_length=120)
+    document = models.CharField(_("CNPJ"), max_length=14, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=25, blank=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("provider")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Gateway(models.TextChoices):
+    JUNO = JUNO, _("Juno / Boleto Fácil")
+    MYCONTAS = MYCONTAS, _("Mycontas")
+
+
+class DocumentKind(models.TextChoices):
+    """Espécie de documento for remessa files (CNAB)."""
+
+    DM = "02", _("02 - (DM) Duplicata mercantil")
+    DS = "04", _("04 - (DS) Duplicata de serviço")
+    NCI = "10", _("10 - (NCI) Nota de crédito industrial")
+    RC = "17", _("17 - (RC) Recibo")
+    OUTROS = "99", _("99 - Outros")
+
+
+MAX_DAYS_TO_UPDATE = 29
+
+
+class BankAccount(models.Model):
+    """A gateway account. Credentials are encrypted at rest and never shown back in full."""
+
+    public_id = models.CharField(
+        _("public id"), max_length=64, unique=True, default=new_public_id, editable=False
+    )
+    name = models.CharField(_("account name"), max_length=80)
+    gateway = models.CharField(_("bank / gateway"), max_length=20, choices=Gateway.choices)
+    cedente = models.CharField(
+        _("cedente"), max_length=200, blank=True, help_text=_("The provider's name as the gateway shows it.")
+    )
+    state = models.CharField(
+        _("state (UF)"),
+        max_length=2,
+        choices=STATE_CHOICES,
+        blank=True,
+        help_text=_("Used for state holidays when due dates are moved to business days."),
+    )
+    # Juno
+    token = EncryptedCharField(_("production token"), max_length=255, blank=True)
+    sandbox_token = EncryptedCharField(
+        _("sandbox token"),
+        max_length=255,
+        blank=True,
+        help_text=_("When filled in, this account talks to the sandbox; clear it to go back to production."),
+    )
+    # Mycontas
+    account_code = models.CharField(_("account code"), max_length=20, blank=True)
+    account_password = EncryptedCharField(_("account password"), max_length=255, blank=True)
+    # Boleto options
+    pass_customer_email = models.BooleanField(
+        _("pass the customer's e-mail"),
+        default=False,
+        help_text=_("The gateway e-mails the boleto and due-date reminders to the customer."),
+    )
+    contra_apresentacao = models.BooleanField(
+        _("contra-apresentação"), default=False, help_text=_("Boletos with no payment deadline.")
+    )
+    max_days_to_update = models.PositiveSmallIntegerField(
+        _("max days to update"),
+        default=MAX_DAYS_TO_UPDATE,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DAYS_TO_UPDATE)],
+        help_text=_("Days after the due date the boleto is still accepted (1 to 29)."),
+    )
+    fine_percent = models.DecimalField(
+        _("fine %"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("2.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("2.00"))],
+    )
+    daily_interest_percent = models.DecimalField(
+        _("daily interest %"),
+        max_digits=5,
+        decimal_places=3,
+        default=Decimal("0.033"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.33"))],
+    )
+    days_to_write_off = models.PositiveSmallIntegerField(
+        _("days to write off"),
+        default=15,
+        validators=[MaxValueValidator(29)],
+    )
+    next_remessa_number = models.PositiveIntegerField(_("next remessa number"), default=1)
+    document_kind = models.CharField(
+        _("document kind"), max_length=2, choices=DocumentKind.choices, default=DocumentKind.NCI
+    )
+    requests_per_second = models.DecimalField(
+        _("requests per second"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=[MinValueValidator(Decimal("0.1"))],
+        help_text=_("Upper bound on calls to this account's gateway, shared by every worker."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fine_percent__gte=0, fine_percent__lte=Decimal("2.00")),
+                name="bankaccount_fine_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    daily_interest_percent__gte=0, daily_interest_percent__lte=Decimal("0.33")
+                ),
+                name="bankaccount_daily_interest_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_days_to_update__gte=1, max_days_to_update__lte=29),
+                name="bankaccount_max_days_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days_to_write_off__lte=29), name="bankaccount_write_off_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_sandbox(self) -> bool:
+        if self.gateway == Gateway.JUNO:
+            return bool(self.sandbox_token)
+        return self.account_code == MYCONTAS_TEST_ACCOUNT_CODE

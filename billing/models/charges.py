@@ -1,0 +1,201 @@
+"""Charges (boletos), carnês, and the append-only history of every state change."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChargeState(models.TextChoices):
+    """The lifecycle in docs/design: see billing.services.transitions for the allowed moves."""
+
+    PENDING = "pending", _("Pending")
+    ISSUING = "issuing", _("Issuing")
+    ISSUED = "issued", _("Issued")
+    UNKNOWN = "unknown", _("Unknown (awaiting gateway check)")
+    FAILED = "failed", _("Failed")
+    CANCEL_REQUESTED = "cancel_requested", _("Cancel requested")
+    CANCELLED = "cancelled", _("Cancelled")
+    PAID = "paid", _("Paid")
+    REFUNDED = "refunded", _("Refunded")
+
+
+#: States in which the boleto may still be paid by the subscriber.
+OPEN_STATES = (ChargeState.ISSUED, ChargeState.CANCEL_REQUESTED)
+
+
+class CarneState(models.TextChoices):
+    OPEN = "open", _("Open")
+    CANCELLED = "cancelled", _("Cancelled")
+    FINISHED = "finished", _("Finished")
+
+
+class Carne(models.Model):
+    """A booklet of monthly installments, issued to the gateway in one request.
+
+    ``reference`` is what the gateway receives; each installment charge carries
+    ``<reference>-<n>`` as its own reference.
+    """
+
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="carnes"
+    )
+    bank_account = models.ForeignKey(
+        "billing.BankAccount", verbose_name=_("bank account"), on_delete=models.PROTECT, related_name="carnes"
+    )
+    installments = models.PositiveSmallIntegerField(_("installments"))
+    amount = models.DecimalField(_("installment amount"), max_digits=12, decimal_places=2)
+    first_due_date = models.DateField(_("first due date"))
+    last_day_of_month = models.BooleanField(_("due on the last day of each month"), default=False)
+    state = models.CharField(_("state"), max_length=12, choices=CarneState.choices, default=CarneState.OPEN)
+    installment_link = models.URLField(_("carnê link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("carnê")
+        verbose_name_plural = _("carnês")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(installments__gte=1, installments__lte=24), name="carne_installments_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Charge(models.Model):
+    """One boleto: a título, or one installment of a carnê."""
+
+    reference = models.CharField(
+        _("reference"),
+        max_length=50,
+        unique=True,
+        editable=False,
+        help_text=_("Our key for this charge at the gateway; never changes."),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="charges"
+    )
+    bank_account = models.ForeignKey(
+        "billing.BankAccount", verbose_name=_("bank account"), on_delete=models.PROTECT, related_name="charges"
+    )
+    carne = models.ForeignKey(
+        Carne,
+        verbose_name=_("carnê"),
+        on_delete=models.PROTECT,
+        related_name="installment_charges",
+        null=True,
+        blank=True,
+    )
+    installment_number = models.PositiveSmallIntegerField(_("installment"), null=True, blank=True)
+    billing_month = models.DateField(
+        _("billing month"),
+        null=True,
+        blank=True,
+        help_text=_("First day of the month this charge bills; at most one charge per customer and month."),
+    )
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    due_date = models.DateField(_("due date"))
+    description = models.TextField(
+        _("description"),
+        max_length=400,
+        help_text=_("Up to 4 lines; [MES], [ANO] and [PARCELA] are replaced when the charge is issued."),
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=ChargeState.choices, default=ChargeState.PENDING
+    )
+    state_changed_at = models.DateTimeField(_("state changed at"), auto_now_add=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    issue_attempts = models.PositiveSmallIntegerField(_("issue attempts"), default=0)
+    paid_after_cancel = models.BooleanField(
+        _("paid after cancel"),
+        default=False,
+        help_text=_("A payment arrived after the cancel was requested or done: the money stays visible."),
+    )
+    # What the gateway returned
+    gateway_code = models.CharField(_("gateway code"), max_length=64, blank=True)
+    link = models.URLField(_("boleto link"), max_length=500, blank=True)
+    checkout_url = models.URLField(_("checkout URL"), max_length=500, blank=True)
+    installment_link = models.URLField(_("carnê link"), max_length=500, blank=True)
+    linha_digitavel = models.CharField(_("linha digitável"), max_length=60, blank=True)
+    barcode = models.CharField(_("barcode"), max_length=60, blank=True)
+    gateway_bank_account = models.CharField(_("registering bank"), max_length=60, blank=True)
+    our_number = models.CharField(_("nosso número"), max_length=40, blank=True)
+    gateway_payload = models.JSONField(_("gateway payload"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
+        ordering = ["-due_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "billing_month"],
+                condition=models.Q(billing_month__isnull=False),
+                name="charge_one_per_customer_month",
+            ),
+            models.UniqueConstraint(
+                fields=["carne", "installment_number"],
+                condition=models.Q(carne__isnull=False),
+                name="charge_unique_installment",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="charge_amount_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_date"], name="charge_state_due_idx"),
+            models.Index(fields=["state", "state_changed_at"], name="charge_state_changed_idx"),
+            models.Index(fields=["due_date", "id"], name="charge_due_id_idx"),
+            models.Index(fields=["bank_account", "state"], name="charge_account_state_idx"),
+            models.Index(fields=["gateway_code"], name="charge_gateway_code_idx"),
+            models.Index(fields=["customer", "due_date"], name="charge_customer_due_idx"),
+            models.Index(fields=["created_at"], name="charge_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ChargeEvent(models.Model):
+    """Append-only: one row per state change of a charge (when, from, to, who, why)."""
+
+    charge = models.ForeignKey(Charge, verbose_name=_("charge"), on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_state = models.CharField(_("from"), max_length=20, choices=ChargeState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, choices=ChargeState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        _("by (process)"), max_length=80, blank=True, help_text=_("The task or command, when no person acted.")
+    )
+    reason = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        verbose_name = _("charge event")
+        verbose_name_plural = _("charge history")
+        ordering = ["charge", "at", "id"]
+        indexes = [models.Index(fields=["charge", "at"], name="chargeevent_charge_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.charge_id}: {self.from_state or '∅'} → {self.to_state}"

@@ -1,0 +1,53 @@
+"""Payments confirmed by a gateway. Append-only: one row per gateway payment id."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Payment(models.Model):
+    charge = models.ForeignKey(
+        "billing.Charge", verbose_name=_("charge"), on_delete=models.PROTECT, related_name="payments"
+    )
+    gateway = models.CharField(_("gateway"), max_length=20)
+    gateway_payment_id = models.CharField(_("gateway payment id"), max_length=64)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    paid_on = models.DateField(_("payment date"), null=True, blank=True)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2, default=0)
+    type = models.CharField(_("type"), max_length=40, blank=True)
+    status = models.CharField(_("gateway status"), max_length=40)
+    amount_mismatch = models.BooleanField(
+        _("amount differs from charge"), default=False, help_text=_("Recorded as the gateway reported it.")
+    )
+    raw = models.JSONField(_("gateway payload"), default=dict, blank=True)
+    notification = models.ForeignKey(
+        "billing.Notification",
+        verbose_name=_("notification"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
+    source = models.CharField(
+        _("source"), max_length=20, default="notification", help_text=_("notification, reconciliation or staff")
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_payment_id"], name="payment_unique_gateway_payment_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["paid_on"], name="payment_paid_on_idx"),
+            models.Index(fields=["created_at"], name="payment_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.gateway_payment_id}"

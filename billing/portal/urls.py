@@ -1,0 +1,3 @@
+"""Subscriber portal routes."""
+
+urlpatterns: list = []

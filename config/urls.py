@@ -1,0 +1,10 @@
+"""Root URLs. Each area keeps its own urls module; this file only mounts them."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("billing.api.urls")),
+    path("", include("billing.portal.urls")),
+]

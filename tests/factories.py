@@ -1,0 +1,123 @@
+"""factory-boy factories shared by every test module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from billing.models import BankAccount, Carne, Charge, ChargeState, Gateway, Provider
+from customers.models import BillingType, Customer
+
+_cpf_counter = itertools.count(100000000)
+
+
+def make_cpf(seed: int) -> str:
+    """A valid CPF built from a 9-digit seed (check digits computed)."""
+    base = [int(c) for c in f"{seed:09d}"[-9:]]
+    for _ in range(2):
+        weight = len(base) + 1
+        total = sum(d * (weight - i) for i, d in enumerate(base))
+        rest = total % 11
+        base.append(0 if rest < 2 else 11 - rest)
+    return "".join(map(str, base))
+
+
+def make_cnpj(seed: int) -> str:
+    base = [int(c) for c in f"{seed:08d}"[-8:]] + [0, 0, 0, 1]
+    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
+        rest = sum(d * w for d, w in zip(base, weights, strict=False)) % 11
+        base.append(0 if rest < 2 else 11 - rest)
+    return "".join(map(str, base))
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "s3cret-pass!")
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    name = "Provedor Exemplo Ltda"
+
+
+class JunoAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BankAccount
+
+    name = factory.Sequence(lambda n: f"Juno {n}")
+    gateway = Gateway.JUNO
+    cedente = "PROVEDOR EXEMPLO <br> BoletoBancario.com"
+    token = "PROD-TOKEN-0123456789ABCDEF"
+    sandbox_token = "SANDBOX-TOKEN-FEDCBA9876543210"
+    state = "SP"
+    fine_percent = Decimal("2.00")
+    daily_interest_percent = Decimal("0.033")
+    max_days_to_update = 29
+
+
+class MycontasAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BankAccount
+
+    name = factory.Sequence(lambda n: f"Mycontas {n}")
+    gateway = Gateway.MYCONTAS
+    account_code = "1234567890ABCDEFGHIJ"
+    account_password = "teste123"
+    state = "MG"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Cliente {n}")
+    document = factory.LazyFunction(lambda: make_cpf(next(_cpf_counter)))
+    email = factory.Sequence(lambda n: f"cliente{n}@example.com")
+    phone = "11999990000"
+    street = "Rua das Flores"
+    number = "100"
+    neighborhood = "Centro"
+    city = "São Paulo"
+    state = "SP"
+    postcode = "01001000"
+    bank_account = factory.SubFactory(JunoAccountFactory)
+    plan_amount = Decimal("99.90")
+    due_day = 10
+    billing_type = BillingType.TITULO
+
+
+class ChargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charge
+
+    reference = factory.Sequence(lambda n: f"T-TEST{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    bank_account = factory.LazyAttribute(lambda o: o.customer.bank_account)
+    amount = Decimal("99.90")
+    due_date = factory.LazyFunction(lambda: dt.date(2026, 12, 10))
+    description = "Internet [MES]/[ANO]"
+    state = ChargeState.PENDING
+
+
+class CarneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Carne
+
+    reference = factory.Sequence(lambda n: f"C-TEST{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    bank_account = factory.LazyAttribute(lambda o: o.customer.bank_account)
+    installments = 3
+    amount = Decimal("99.90")
+    first_due_date = dt.date(2026, 12, 10)
