@@ -177,6 +177,10 @@ class InboundNotification:
     password: str = ""
 
 
+class OperationUnsupported(GatewayError):
+    """The gateway has no such call (Mycontas has no look-up and no cancel). Never retried."""
+
+
 class NotificationInvalid(GatewayError):
     """An inbound notification lacks required fields; ``errors`` maps field to message."""
 

@@ -75,16 +75,17 @@ class BankAccount(models.Model):
         help_text=_("Used for state holidays when due dates are moved to business days."),
     )
     # Juno
-    token = EncryptedCharField(_("production token"), max_length=255, blank=True)
+    token = EncryptedCharField(_("production token"), max_length=255, blank=True, null=True)
     sandbox_token = EncryptedCharField(
         _("sandbox token"),
         max_length=255,
         blank=True,
+        null=True,
         help_text=_("When filled in, this account talks to the sandbox; clear it to go back to production."),
     )
     # Mycontas
     account_code = models.CharField(_("account code"), max_length=20, blank=True)
-    account_password = EncryptedCharField(_("account password"), max_length=255, blank=True)
+    account_password = EncryptedCharField(_("account password"), max_length=255, blank=True, null=True)
     # Boleto options
     pass_customer_email = models.BooleanField(
         _("pass the customer's e-mail"),

@@ -1,0 +1,476 @@
+"""Creating, issuing and cancelling charges: the rules that keep a boleto from being sent twice.
+
+Every gateway call happens *outside* a database transaction, between two short locked steps:
+
+1. lock the row, check the state, move ``pending → issuing`` and commit;
+2. call the gateway (no lock held, no transaction open);
+3. lock the row again and record the answer: ``issued``, ``failed``, or — when the answer never
+   came — ``unknown``.
+
+An ``unknown`` charge is never sent again until the gateway has been asked, by its reference,
+whether it already holds it (:func:`charge_resolve_unknown`). Only one worker can win step 1, so
+concurrent tasks, retries and sweeps cannot issue the same charge twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import Carne, CarneState, Charge, ChargeState
+from billing.services import queue
+from billing.services.dates import add_months, today
+from billing.services.descriptions import expand_description
+from billing.services.errors import ApplicationError
+from billing.services.gateway_access import gateway_for
+from billing.services.transitions import transition
+from customers.models import Customer
+from gateways.base import (
+    ChargeRequest,
+    GatewayAnswerInvalid,
+    GatewayError,
+    GatewayUnavailable,
+    IssuedCharge,
+    IssueResult,
+    OperationUnsupported,
+    Payer,
+)
+
+logger = logging.getLogger(__name__)
+S = ChargeState
+
+MAX_INSTALLMENTS = 24
+
+
+def new_reference(prefix: str) -> str:
+    """``T-`` (título) or ``C-`` (carnê) and 64 random bits: unique, stable, well under 50 chars."""
+    return f"{prefix}-{secrets.token_hex(8).upper()}"
+
+
+# --- creation ------------------------------------------------------------------------------------
+def _check_amount(amount: Decimal) -> Decimal:
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise ApplicationError(_("The amount must be greater than zero."))
+    return amount
+
+
+def charge_create(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    due_date: dt.date,
+    description: str,
+    created_by: AbstractBaseUser | None = None,
+    billing_month: dt.date | None = None,
+    enqueue: bool = True,
+) -> Charge:
+    """A new ``pending`` título; with ``enqueue`` the issue task runs once this commits."""
+    amount = _check_amount(amount)
+    if due_date < today():
+        raise ApplicationError(_("The due date cannot be in the past."))
+    with transaction.atomic():
+        charge = Charge(
+            reference=new_reference("T"),
+            customer=customer,
+            bank_account_id=customer.bank_account_id,
+            amount=amount,
+            due_date=due_date,
+            description=description,
+            billing_month=billing_month,
+            created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+        )
+        charge.full_clean(exclude=["customer", "bank_account", "created_by"])
+        charge.save()
+        _record_creation(charge, created_by)
+        if enqueue:
+            queue.enqueue_issue(charge.pk)
+    return charge
+
+
+def carne_create(
+    *,
+    customer: Customer,
+    installments: int,
+    amount: Decimal,
+    first_due_date: dt.date,
+    description: str,
+    last_day_of_month: bool = False,
+    created_by: AbstractBaseUser | None = None,
+    billing_months: bool = False,
+    enqueue: bool = True,
+) -> Carne:
+    """A carnê of ``installments`` pending charges due monthly from ``first_due_date``.
+
+    With ``billing_months`` each installment claims its month in the one-charge-per-customer-and-
+    month constraint (the monthly billing run sets it; a carnê made by hand does not).
+    """
+    amount = _check_amount(amount)
+    if not 1 <= installments <= MAX_INSTALLMENTS:
+        raise ApplicationError(
+            _("A carnê has between 1 and %(max)d installments.") % {"max": MAX_INSTALLMENTS}
+        )
+    if first_due_date < today():
+        raise ApplicationError(_("The due date cannot be in the past."))
+    actor = created_by if created_by is not None and created_by.is_authenticated else None
+    with transaction.atomic():
+        carne = Carne.objects.create(
+            reference=new_reference("C"),
+            customer=customer,
+            bank_account_id=customer.bank_account_id,
+            installments=installments,
+            amount=amount,
+            first_due_date=first_due_date,
+            last_day_of_month=last_day_of_month,
+        )
+        charges = []
+        for number in range(1, installments + 1):
+            due = (
+                first_due_date
+                if number == 1
+                else add_months(first_due_date, number - 1, last_day_of_month=last_day_of_month)
+            )
+            charges.append(
+                Charge(
+                    reference=f"{carne.reference}-{number:02d}",
+                    customer=customer,
+                    bank_account_id=customer.bank_account_id,
+                    carne=carne,
+                    installment_number=number,
+                    amount=amount,
+                    due_date=due,
+                    description=description,
+                    billing_month=due.replace(day=1) if billing_months else None,
+                    created_by=actor,
+                )
+            )
+        Charge.objects.bulk_create(charges)
+        for charge in carne.installment_charges.all():
+            _record_creation(charge, created_by)
+        if enqueue:
+            queue.enqueue_issue(carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0])
+    return carne
+
+
+def _record_creation(charge: Charge, actor: AbstractBaseUser | None) -> None:
+    from billing.models import ChargeEvent
+
+    ChargeEvent.objects.create(
+        charge=charge,
+        from_state="",
+        to_state=charge.state,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reason=_("Created"),
+    )
+
+
+# --- issuing -------------------------------------------------------------------------------------
+def _locked_group(charge_id: int) -> list[Charge]:
+    """The charge, or every installment of its carnê, locked in a stable order (no deadlocks)."""
+    charge = Charge.objects.select_for_update().select_related("customer", "bank_account").get(pk=charge_id)
+    if charge.carne_id is None:
+        return [charge]
+    return list(
+        Charge.objects.select_for_update()
+        .select_related("customer", "bank_account", "carne")
+        .filter(carne_id=charge.carne_id)
+        .order_by("installment_number")
+    )
+
+
+def _payer(customer: Customer) -> Payer:
+    return Payer(
+        name=customer.name,
+        document=customer.document,
+        email=customer.email,
+        secondary_email=customer.secondary_email,
+        phone=customer.mobile or customer.phone,
+        birth_date=customer.birth_date,
+        street=customer.street,
+        number=customer.number,
+        complement=customer.complement,
+        neighborhood=customer.neighborhood,
+        city=customer.city,
+        state=customer.state,
+        postcode=customer.postcode,
+    )
+
+
+def _request_for(group: Sequence[Charge]) -> ChargeRequest:
+    first = group[0]
+    carne = first.carne
+    return ChargeRequest(
+        reference=carne.reference if carne else first.reference,
+        amount=first.amount,
+        due_date=first.due_date,
+        description_lines=expand_description(first.description, issued_on=today(), installments=len(group)),
+        payer=_payer(first.customer),
+        installments=len(group),
+        last_day_of_month=bool(carne and carne.last_day_of_month),
+    )
+
+
+def _issued_fields(issued: IssuedCharge) -> dict[str, object]:
+    return {
+        "gateway_code": issued.code[:64],
+        "link": issued.link[:500],
+        "checkout_url": issued.checkout_url[:500],
+        "installment_link": issued.installment_link[:500],
+        "linha_digitavel": issued.linha_digitavel[:60],
+        "barcode": issued.barcode[:60],
+        "gateway_bank_account": issued.bank_account[:60],
+        "our_number": issued.our_number[:40],
+        "gateway_payload": dict(issued.raw),
+        "error_message": "",
+    }
+
+
+def _match(group: Sequence[Charge], charges: Sequence[IssuedCharge]) -> list[IssuedCharge | None]:
+    """Pair each installment with the gateway's charge: by reference, else by due-date order."""
+    by_ref = {c.reference: c for c in charges if c.reference}
+    if all(ch.reference in by_ref for ch in group):
+        return [by_ref[ch.reference] for ch in group]
+    ordered = sorted(charges, key=lambda c: (c.due_date or dt.date.max, c.code))
+    return [ordered[i] if i < len(ordered) else None for i in range(len(group))]
+
+
+def _apply_issued(group: Sequence[Charge], charges: Sequence[IssuedCharge], *, actor_label: str, reason: str) -> None:
+    for charge, issued in zip(group, _match(group, charges), strict=True):
+        fields = _issued_fields(issued) if issued else {"error_message": ""}
+        if charge.state in (S.ISSUING, S.UNKNOWN):
+            transition(charge, S.ISSUED, actor_label=actor_label, reason=reason, **fields)
+        elif issued:  # already moved on (e.g. paid by an early notification): keep what the gateway said
+            for name, value in fields.items():
+                setattr(charge, name, value)
+            charge.save(update_fields=[*fields, "updated_at"])
+    carne = group[0].carne
+    if carne and charges and charges[0].installment_link and not carne.installment_link:
+        carne.installment_link = charges[0].installment_link[:500]
+        carne.save(update_fields=["installment_link"])
+
+
+def _set_group(group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: object) -> None:
+    for charge in group:
+        if charge.state in (S.ISSUING, S.UNKNOWN):
+            transition(charge, to_state, actor_label=actor_label, reason=reason, **fields)
+
+
+def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
+    """Send a pending charge (or its whole carnê) to the gateway. Idempotent.
+
+    Returns the charge in its new state. Re-raises :class:`GatewayUnavailable` after recording
+    the state, so a task can retry with backoff; every other gateway error is recorded and
+    swallowed. An ``unknown`` charge is first looked up and only re-sent when proved absent.
+    """
+    charge = Charge.objects.only("state").get(pk=charge_id)
+    if charge.state == S.UNKNOWN:
+        charge = charge_resolve_unknown(charge_id=charge_id, actor_label=actor_label)
+        if charge.state != S.PENDING:
+            return charge
+
+    with transaction.atomic():
+        group = _locked_group(charge_id)
+        if any(c.state != S.PENDING for c in group):
+            return next(c for c in group if c.pk == charge_id)
+        for c in group:
+            transition(
+                c,
+                S.ISSUING,
+                actor_label=actor_label,
+                reason=_("Sending to the gateway"),
+                issue_attempts=c.issue_attempts + 1,
+            )
+        request = _request_for(group)
+        account = group[0].bank_account
+
+    gateway = gateway_for(account, charge_id=charge_id)
+    error: GatewayError | None = None
+    result: IssueResult | None = None
+    try:
+        result = gateway.issue(request)
+    except GatewayError as exc:
+        error = exc
+
+    with transaction.atomic():
+        group = _locked_group(charge_id)
+        if result is not None:
+            _apply_issued(group, result.charges, actor_label=actor_label, reason=_("Issued by the gateway"))
+        elif isinstance(error, GatewayUnavailable) and not error.maybe_sent:
+            _set_group(group, S.PENDING, actor_label=actor_label, reason=error.message, error_message=error.message)
+        elif isinstance(error, GatewayUnavailable | GatewayAnswerInvalid):
+            _set_group(
+                group,
+                S.UNKNOWN,
+                actor_label=actor_label,
+                reason=_("No clear answer; the gateway will be asked before any new attempt: %(error)s")
+                % {"error": error.message},
+                error_message=error.message,
+            )
+        else:
+            assert error is not None
+            _set_group(group, S.FAILED, actor_label=actor_label, reason=error.message, error_message=error.message)
+        charge = next(c for c in group if c.pk == charge_id)
+
+    if isinstance(error, GatewayUnavailable):
+        raise error
+    return charge
+
+
+def charge_resolve_unknown(*, charge_id: int, actor_label: str = "lookup") -> Charge:
+    """Ask the gateway whether an ``unknown`` charge exists: found → issued, absent → pending.
+
+    Gateways without a look-up (Mycontas) leave it ``unknown`` for the return POST or for staff.
+    """
+    with transaction.atomic():
+        group = _locked_group(charge_id)
+        charge = next(c for c in group if c.pk == charge_id)
+        if charge.state != S.UNKNOWN:
+            return charge
+        request = _request_for(group)
+        account = group[0].bank_account
+        due_from, due_to = group[0].due_date, group[-1].due_date
+
+    gateway = gateway_for(account, charge_id=charge_id)
+    if not gateway.supports_lookup:
+        return charge
+    found = gateway.find_charges(
+        reference=request.reference,
+        due_from=due_from - dt.timedelta(days=1),
+        due_to=due_to + dt.timedelta(days=1),
+    )  # GatewayError propagates: the charge stays unknown and the caller retries later
+    found = [c for c in found if c.reference == request.reference]
+
+    with transaction.atomic():
+        group = _locked_group(charge_id)
+        if found:
+            _apply_issued(group, found, actor_label=actor_label, reason=_("Found at the gateway by reference"))
+        else:
+            _set_group(
+                group, S.PENDING, actor_label=actor_label, reason=_("Not found at the gateway: safe to send again")
+            )
+        return next(c for c in group if c.pk == charge_id)
+
+
+def charge_retry(*, charge: Charge, actor: AbstractBaseUser | None = None, enqueue: bool = True) -> Charge:
+    """A failed charge (fixed by staff) goes back to pending and is sent again."""
+    with transaction.atomic():
+        group = _locked_group(charge.pk)
+        for c in group:
+            if c.state == S.FAILED:
+                transition(c, S.PENDING, actor=actor, reason=_("Retry requested"), error_message="")
+        charge = next(c for c in group if c.pk == charge.pk)
+        if charge.state != S.PENDING:
+            raise ApplicationError(
+                _("Only failed charges can be retried; %(reference)s is %(state)s.")
+                % {"reference": charge.reference, "state": S(charge.state).label}
+            )
+        if enqueue:
+            queue.enqueue_issue(charge.pk)
+    return charge
+
+
+def charges_expire_issuing(*, older_than: dt.timedelta) -> int:
+    """Charges stuck in ``issuing`` (a worker died mid-call) become ``unknown`` and get looked up."""
+    cutoff = timezone.now() - older_than
+    moved = 0
+    for charge_id in Charge.objects.filter(state=S.ISSUING, state_changed_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            charge = Charge.objects.select_for_update().get(pk=charge_id)
+            if charge.state == S.ISSUING and charge.state_changed_at < cutoff:
+                transition(
+                    charge,
+                    S.UNKNOWN,
+                    actor_label="sweep",
+                    reason=_("No answer recorded: the worker may have stopped during the call"),
+                )
+                moved += 1
+    return moved
+
+
+# --- cancelling ----------------------------------------------------------------------------------
+def charge_request_cancel(
+    *, charge: Charge, actor: AbstractBaseUser | None = None, reason: str = "", enqueue: bool = True
+) -> Charge:
+    """Staff cancel: unsent charges end at once; issued ones are cancelled at the gateway by a task."""
+    with transaction.atomic():
+        locked = Charge.objects.select_for_update().get(pk=charge.pk)
+        state = locked.state
+        why = reason or _("Cancelled by staff")
+        if state in (S.PENDING, S.FAILED):
+            transition(locked, S.CANCELLED, actor=actor, reason=why)
+        elif state == S.ISSUED:
+            transition(locked, S.CANCEL_REQUESTED, actor=actor, reason=why)
+            if enqueue:
+                queue.enqueue_cancel(locked.pk)
+        elif state in (S.CANCEL_REQUESTED, S.CANCELLED):
+            pass  # already on its way: cancelling twice is not an error
+        elif state in (S.PAID, S.REFUNDED):
+            raise ApplicationError(
+                _("Charge %(reference)s was paid: it cannot be cancelled.") % {"reference": locked.reference}
+            )
+        else:
+            raise ApplicationError(
+                _("Charge %(reference)s is being sent to the gateway (%(state)s); try again shortly.")
+                % {"reference": locked.reference, "state": S(state).label}
+            )
+    return locked
+
+
+def carne_request_cancel(
+    *, carne: Carne, actor: AbstractBaseUser | None = None, reason: str = "", enqueue: bool = True
+) -> list[Charge]:
+    """Cancel every open installment; paid ones stay paid and visible."""
+    results = []
+    with transaction.atomic():
+        for charge in carne.installment_charges.order_by("installment_number"):
+            if charge.state in (S.PAID, S.REFUNDED, S.CANCELLED, S.CANCEL_REQUESTED):
+                continue
+            results.append(charge_request_cancel(charge=charge, actor=actor, reason=reason, enqueue=enqueue))
+        Carne.objects.filter(pk=carne.pk).update(state=CarneState.CANCELLED)
+    return results
+
+
+def charge_cancel_at_gateway(*, charge_id: int, actor_label: str = "cancel") -> Charge:
+    """Send the cancel of a ``cancel_requested`` charge. Idempotent; transport errors propagate."""
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().select_related("bank_account").get(pk=charge_id)
+        if charge.state != S.CANCEL_REQUESTED:
+            return charge
+        account, code = charge.bank_account, charge.gateway_code
+
+    gateway = gateway_for(account, charge_id=charge_id)
+    outcome: tuple[str, str] = (S.CANCELLED, _("Cancelled at the gateway"))
+    if code:
+        try:
+            gateway.cancel(code)
+        except OperationUnsupported as exc:
+            outcome = (S.CANCELLED, exc.message)
+        except GatewayUnavailable:
+            raise
+        except GatewayError as exc:
+            outcome = (S.ISSUED, _("The gateway refused the cancel: %(error)s") % {"error": exc.message})
+    else:
+        outcome = (S.CANCELLED, _("No gateway code: nothing to cancel at the gateway"))
+
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().get(pk=charge_id)
+        if charge.state == S.CANCEL_REQUESTED:
+            to_state, why = outcome
+            transition(
+                charge,
+                to_state,
+                actor_label=actor_label,
+                reason=why,
+                error_message="" if to_state == S.CANCELLED and why == _("Cancelled at the gateway") else why,
+            )
+    return charge

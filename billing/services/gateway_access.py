@@ -1,0 +1,71 @@
+"""Builds a gateway adapter for a bank account, with a recorder that writes the gateway log.
+
+This is the only place that turns a ``BankAccount`` row (with its decrypted secrets) into the
+gateway interface's :class:`~gateways.base.AccountConfig`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from billing.models import BankAccount, Gateway, GatewayLog
+from gateways.base import AccountConfig, Exchange, ExchangeRecorder
+from gateways.base import Gateway as GatewayAdapter
+
+logger = logging.getLogger(__name__)
+
+
+def notification_url(account: BankAccount) -> str:
+    """The exact URL staff paste into the gateway, and that every charge is issued with."""
+    return f"{settings.PUBLIC_BASE_URL}/api/notifications/{account.gateway}/{account.public_id}/"
+
+
+def account_config(account: BankAccount) -> AccountConfig:
+    sandbox = account.is_sandbox
+    return AccountConfig(
+        gateway=account.gateway,
+        sandbox=sandbox,
+        token=((account.sandbox_token if sandbox else account.token) or "") if account.gateway == Gateway.JUNO else "",
+        account_code=account.account_code,
+        password=(account.account_password or "") if account.gateway == Gateway.MYCONTAS else "",
+        notification_url=notification_url(account),
+        pass_customer_email=account.pass_customer_email,
+        contra_apresentacao=account.contra_apresentacao,
+        max_overdue_days=account.max_days_to_update,
+        fine_percent=account.fine_percent,
+        daily_interest_percent=account.daily_interest_percent,
+        account_id=account.pk,
+    )
+
+
+def log_recorder(account: BankAccount, charge_id: int | None = None) -> ExchangeRecorder:
+    """A recorder that appends one GatewayLog row per exchange (already redacted by gateways/)."""
+
+    def record(exchange: Exchange) -> None:
+        GatewayLog.objects.create(
+            bank_account_id=account.pk,
+            gateway=exchange.gateway,
+            endpoint=exchange.endpoint[:60],
+            method=exchange.method[:8],
+            url=exchange.url[:300],
+            request_params=dict(exchange.request_params),
+            status_code=exchange.status_code,
+            duration_ms=max(0, exchange.duration_ms),
+            response_body=exchange.response_body,
+            outcome=exchange.outcome,
+            error_class=exchange.error_class[:60],
+            error_message=exchange.error_message,
+            reference=exchange.reference[:255],
+            gateway_code=exchange.gateway_code[:64],
+            charge_id=charge_id,
+        )
+
+    return record
+
+
+def gateway_for(account: BankAccount, *, charge_id: int | None = None) -> GatewayAdapter:
+    from gateways.registry import get_gateway
+
+    return get_gateway(account_config(account), recorder=log_recorder(account, charge_id))
