@@ -1,32 +1,106 @@
-"""Logging helpers: a filter that keeps secrets out of every log line."""
+"""Keeping secrets out of logs and error reports.
+
+- ``RedactSecretsFilter`` sits on every logging handler (see ``attach_redaction``): the value after any
+  secret-looking name (``token=...``, ``"password": "..."``) and the password inside a URL
+  (``redis://:pw@host``) never reach a log line, an exception traceback or a JSON field.
+- ``SecretsExceptionReporterFilter`` is Django's ``DEFAULT_EXCEPTION_REPORTER_FILTER``: debug pages and
+  error reports hide every secret setting and environment variable.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
+
+from django.views.debug import SafeExceptionReporterFilter
+
+MASK = "***"
 
 # Form fields and headers that carry gateway credentials. Values after them are masked wherever a
 # message happens to contain a query string, a form body or a repr of a dict.
-_SECRET_NAMES = ("token", "txtCod_senha", "password", "senha", "secret", "authorization", "paymentToken")
-_PATTERN = re.compile(
-    r"(?i)(\b(?:%s)\b['\"]?\s*[:=]\s*['\"]?)([^&'\"\s,}]+)" % "|".join(map(re.escape, _SECRET_NAMES))
+_SECRET_NAMES = (
+    "token",
+    "sandbox_token",
+    "txtCod_senha",
+    "password",
+    "account_password",
+    "passwd",
+    "senha",
+    "secret",
+    "secret_key",
+    "authorization",
+    "paymentToken",
+    "api_key",
+    "apikey",
 )
+_NAMES = "|".join(map(re.escape, _SECRET_NAMES))
+_PATTERN = re.compile(rf"(?i)(\b(?:{_NAMES})\b['\"]?\s*[:=]\s*['\"]?)((?:Bearer |Basic )?[^&'\"\s,}}]+)")
+# scheme://user:password@host -> scheme://user:***@host (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL).
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
+_SECRET_ATTRIBUTE = re.compile(r"(?i)token|passw|senha|secret|authorization|api_?key")
+# Attributes every LogRecord has: only "extra" fields are inspected by name.
+_STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
-    """Mask the value that follows any secret-looking name in free text."""
-    return _PATTERN.sub(r"\1***", text)
+    """Mask the value that follows any secret-looking name, and passwords inside URLs."""
+    return _URL_PASSWORD.sub(rf"\1{MASK}\3", _PATTERN.sub(rf"\1{MASK}", text))
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Rewrites the formatted message so no handler can print a credential."""
+    """Rewrites the message, the traceback and any secret "extra" field before a handler formats them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not break logging
-            return True
+            message = str(record.msg)
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # Formatters (the JSON one included) fall back to exc_text once exc_info is cleared.
+            record.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for name, value in list(record.__dict__.items()):
+            if name in _STANDARD_ATTRIBUTES:
+                continue
+            if _SECRET_ATTRIBUTE.search(name):
+                setattr(record, name, MASK)
+            elif isinstance(value, str):
+                setattr(record, name, redact(value))
         return True
+
+
+def attach_redaction(config: dict[str, Any], filter_name: str = "redact") -> dict[str, Any]:
+    """Put the redaction filter on every handler of a ``LOGGING`` dict (idempotent); returns it."""
+    config.setdefault("filters", {}).setdefault(filter_name, {"()": "config.logging.RedactSecretsFilter"})
+    for handler in config.get("handlers", {}).values():
+        filters = handler.setdefault("filters", [])
+        if filter_name not in filters:
+            filters.append(filter_name)
+    return config
+
+
+class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter, hiding more names and the password inside any URL-valued setting."""
+
+    hidden_settings = re.compile(
+        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|SENHA|SALT|CREDENTIAL|PRIVATE|DSN"
+        "|DATABASE_URL|BROKER|CACHE_URL|LOCATION|REDIS|SENTRY",
+        flags=re.IGNORECASE,
+    )
+
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        cleansed = super().cleanse_setting(key, value)
+        if isinstance(cleansed, str):
+            text = str(cleansed)
+            redacted = redact(text)
+            if redacted != text:
+                return redacted
+        return cleansed

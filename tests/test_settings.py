@@ -1,0 +1,103 @@
+"""Settings read from the environment: production refuses to start without its secrets and passes
+Django's deployment checks; development needs nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
+    "FIELD_ENCRYPTION_KEY": "test-only-field-key",
+    "ALLOWED_HOSTS": "cobranca.example.com",
+}
+
+
+def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_ENV", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"}
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, *(["-c", code] if code else []), *args],
+        cwd=BASE_DIR,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+SHOW_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+d = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "SECURE_PROXY_SSL_HEADER": list(settings.SECURE_PROXY_SSL_HEADER or []),
+    "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "SESSION_COOKIE_HTTPONLY": settings.SESSION_COOKIE_HTTPONLY,
+    "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
+    "SALT_KEY": settings.SALT_KEY,
+    "script_src": [str(v) for v in d["script-src"]],
+    "formatter": settings.LOGGING["handlers"]["console"]["formatter"],
+    "filter": settings.DEFAULT_EXCEPTION_REPORTER_FILTER,
+}))
+"""
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
+def test_production_without_a_secret_exits_with_one_line(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = run_python("", env, "manage.py", "check")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"cobranca: {missing} must be set in the environment when DJANGO_ENV=production"]
+    assert "Traceback" not in result.stderr
+
+
+def test_production_settings_are_hardened():
+    result = run_python(SHOW_SETTINGS, {**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEY": "new-key, old-key"})
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SESSION_COOKIE_SECURE"] and values["SESSION_COOKIE_HTTPONLY"]
+    assert values["CSRF_COOKIE_SECURE"]
+    assert values["SALT_KEY"] == ["new-key", "old-key"]
+    assert values["script_src"] == ["'self'"]
+    assert values["formatter"] == "json"
+    assert values["filter"] == "config.logging.SecretsExceptionReporterFilter"
+
+
+def test_production_passes_the_deployment_security_checks():
+    result = run_python(
+        "", PRODUCTION_ENV, "manage.py", "check", "--deploy", "--tag", "security", "--fail-level", "WARNING"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_development_needs_no_environment():
+    result = run_python(SHOW_SETTINGS, {"DJANGO_ENV": "development"})
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["formatter"] == "text"
