@@ -1,0 +1,111 @@
+"""Brazilian check digits the gateways rely on: CPF/CNPJ and the boleto's barcode and linha digitável.
+
+Pure functions with no Django import, so the simulators (which must also run as plain processes)
+and the adapters share them. The rules are FEBRABAN's for bank boletos (not utility bills).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+_NON_DIGITS = re.compile(r"\D")
+
+#: Day 0 of the due-date factor; the factor wrapped from 9999 back to 1000 on 2025-02-22.
+FACTOR_BASE = dt.date(1997, 10, 7)
+FACTOR_WRAP = 10_000
+
+
+def digits(value: str | None) -> str:
+    """Only the digits of ``value`` (documents, CEPs and phones arrive punctuated)."""
+    return _NON_DIGITS.sub("", value or "")
+
+
+# --- CPF / CNPJ ----------------------------------------------------------------------------------
+def _cpf_digit(numbers: str) -> str:
+    weight = len(numbers) + 1
+    total = sum(int(d) * (weight - i) for i, d in enumerate(numbers))
+    rest = total * 10 % 11
+    return str(0 if rest == 10 else rest)
+
+
+def is_valid_cpf(value: str) -> bool:
+    number = digits(value)
+    if len(number) != 11 or number == number[0] * 11:
+        return False
+    return number[9] == _cpf_digit(number[:9]) and number[10] == _cpf_digit(number[:10])
+
+
+def _cnpj_digit(numbers: str) -> str:
+    weights = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][-len(numbers) :]
+    rest = sum(int(d) * w for d, w in zip(numbers, weights, strict=True)) % 11
+    return str(0 if rest < 2 else 11 - rest)
+
+
+def is_valid_cnpj(value: str) -> bool:
+    number = digits(value)
+    if len(number) != 14 or number == number[0] * 14:
+        return False
+    return number[12] == _cnpj_digit(number[:12]) and number[13] == _cnpj_digit(number[:13])
+
+
+def is_valid_document(value: str) -> bool:
+    """A valid CPF (11 digits) or CNPJ (14 digits), punctuation ignored."""
+    return is_valid_cpf(value) or is_valid_cnpj(value)
+
+
+# --- barcode and linha digitável ------------------------------------------------------------------
+def mod10(numbers: str) -> int:
+    """Check digit of each linha-digitável field: weights 2,1,2,... from the right, digits summed."""
+    total = 0
+    for i, char in enumerate(reversed(numbers)):
+        product = int(char) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
+
+
+def mod11_general(numbers: str) -> int:
+    """The barcode's general check digit: weights 2..9 from the right; 0, 10 and 11 become 1."""
+    total = sum(int(char) * (2 + i % 8) for i, char in enumerate(reversed(numbers)))
+    digit = 11 - total % 11
+    return 1 if digit in (0, 10, 11) else digit
+
+
+def due_factor(due_date: dt.date) -> str:
+    """Four digits: days since 1997-10-07, restarting at 1000 after 9999 (as banks did in 2025)."""
+    days = (due_date - FACTOR_BASE).days
+    if days >= FACTOR_WRAP:
+        days = (days - FACTOR_WRAP) % 9000 + 1000
+    return f"{days:04d}"
+
+
+def barcode(*, bank: str, due_date: dt.date, amount: Decimal, free_field: str) -> str:
+    """The 44-digit barcode: bank, currency 9, general digit, factor, amount in cents, free field."""
+    if len(bank) != 3 or len(free_field) != 25 or not (bank + free_field).isdigit():
+        raise ValueError("bank must have 3 digits and free_field 25")
+    cents = int((amount * 100).to_integral_value())
+    body = f"{bank}9{due_factor(due_date)}{cents:010d}{free_field}"
+    return body[:4] + str(mod11_general(body)) + body[4:]
+
+
+def linha_digitavel(code: str) -> str:
+    """The 47-digit line payers type, built from a 44-digit barcode (three mod-10 field digits)."""
+    if len(code) != 44 or not code.isdigit():
+        raise ValueError("a barcode has 44 digits")
+    field1 = code[0:4] + code[19:24]
+    field2 = code[24:34]
+    field3 = code[34:44]
+    return f"{field1}{mod10(field1)}{field2}{mod10(field2)}{field3}{mod10(field3)}{code[4]}{code[5:19]}"
+
+
+def is_valid_linha_digitavel(line: str) -> bool:
+    """True when the three field digits and the general digit of a 47-digit line all check."""
+    line = digits(line)
+    if len(line) != 47:
+        return False
+    fields = ((line[0:9], line[9]), (line[10:20], line[20]), (line[21:31], line[31]))
+    if any(str(mod10(body)) != digit for body, digit in fields):
+        return False
+    code = line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+    return int(code[4]) == mod11_general(code[:4] + code[5:])

@@ -1,0 +1,282 @@
+"""The one place that talks HTTP to a gateway (the only module importing ``requests``).
+
+Every call goes through :meth:`FormPoster.post`: it sends the form, times it, turns transport
+failures into :class:`GatewayUnavailable` with an honest ``maybe_sent``, lets the adapter interpret
+the answer, and hands the recorder one redacted :class:`Exchange` whatever happened. Redaction
+happens here, once, so no adapter can forget it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, TypeVar
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from gateways.base import (
+    Exchange,
+    ExchangeRecorder,
+    GatewayAnswerInvalid,
+    GatewayError,
+    GatewayUnavailable,
+    RequestInvalid,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+REDACTED = "***"
+#: Connections kept per host: the benchmark pushes 64 concurrent calls through one process.
+POOL_MAXSIZE = 64
+
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What came back, decoded as UTF-8 with any byte-order mark removed."""
+
+    status_code: int
+    text: str
+    url: str
+
+
+def session_for(gateway: str) -> requests.Session:
+    """One pooled session per gateway and process, shared by every adapter instance.
+
+    The registry builds an adapter per operation, so a session per instance would open a new
+    connection per call. Cookies are refused: one account's session cookie must never ride
+    along on another account's call. Retries are off: a resent POST could issue a charge twice.
+    """
+    with _sessions_lock:
+        session = _sessions.get(gateway)
+        if session is None:
+            session = requests.Session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            adapter = HTTPAdapter(
+                pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=Retry(total=0, read=False)
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            _sessions[gateway] = session
+        return session
+
+
+class Redactor:
+    """Masks secrets in parameters and scrubs their values from any text (bodies, errors)."""
+
+    def __init__(self, params: Mapping[str, Any], secret_fields: Iterable[str], masked_fields: Iterable[str]):
+        self.secret_fields = frozenset(secret_fields)
+        self.masked_fields = frozenset(masked_fields)
+        values = [str(params.get(name) or "") for name in (*self.secret_fields, *self.masked_fields)]
+        # Longest first so that a secret containing another is replaced whole.
+        self.values = sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+    def params(self, params: Mapping[str, Any]) -> dict[str, str]:
+        clean: dict[str, str] = {}
+        for name, value in params.items():
+            text = "" if value is None else str(value)
+            if name in self.secret_fields and text:
+                clean[name] = REDACTED
+            elif name in self.masked_fields and text:
+                clean[name] = mask(text)
+            else:
+                clean[name] = self.text(text)
+        return clean
+
+    def text(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, REDACTED)
+        return text
+
+
+def mask(value: str) -> str:
+    """Last four characters only: enough for staff to match a payment token, not to use it."""
+    return f"{REDACTED}{value[-4:]}" if len(value) > 4 else REDACTED
+
+
+def _outcome(error: GatewayError | None) -> str:
+    if error is None:
+        return "ok"
+    if isinstance(error, GatewayUnavailable):
+        return "unavailable"
+    if isinstance(error, GatewayAnswerInvalid | RequestInvalid):
+        return "invalid"
+    return "rejected"
+
+
+def _never_left(exc: BaseException) -> bool:
+    """True when the failure happened while connecting, so no byte of the request was sent."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, NewConnectionError | NameResolutionError | ConnectTimeoutError):
+            return True
+        if isinstance(item, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+            return True
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return False
+
+
+def classify_transport_error(exc: requests.RequestException) -> GatewayUnavailable:
+    """Connect failures surely did not send; anything later (read timeout, reset) maybe did."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return GatewayUnavailable("The gateway did not answer in time.", maybe_sent=True)
+    if _never_left(exc):
+        return GatewayUnavailable("Could not connect to the gateway.", maybe_sent=False)
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return GatewayUnavailable("The gateway URL is invalid; check the settings.", maybe_sent=False)
+    return GatewayUnavailable(
+        f"The connection to the gateway failed after sending: {type(exc).__name__}.", maybe_sent=True
+    )
+
+
+class FormPoster:
+    """Posts forms for one gateway and one account, recording each exchange redacted."""
+
+    def __init__(
+        self,
+        gateway: str,
+        *,
+        recorder: ExchangeRecorder | None,
+        account_id: int | None,
+        secret_fields: Iterable[str] = (),
+        masked_fields: Iterable[str] = (),
+        follow_redirects: bool = False,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.recorder = recorder
+        self.account_id = account_id
+        self.secret_fields = tuple(secret_fields)
+        self.masked_fields = tuple(masked_fields)
+        self.follow_redirects = follow_redirects
+        self.session = session or session_for(gateway)
+
+    def post(
+        self,
+        endpoint: str,
+        url: str,
+        params: Mapping[str, str],
+        *,
+        interpret: Callable[[HttpAnswer], T],
+        reference: str = "",
+        code_of: Callable[[T], str] = lambda result: "",
+    ) -> T:
+        """Send ``params``, let ``interpret`` read the answer, record the exchange, return or raise."""
+        started = time.monotonic()
+        answer: HttpAnswer | None = None
+        result: Any = None
+        error: GatewayError | None = None
+        try:
+            answer = self._send(url, params)
+            if answer.status_code >= 500:
+                raise GatewayUnavailable(
+                    f"The gateway failed with HTTP {answer.status_code}.",
+                    maybe_sent=True,
+                    status_code=answer.status_code,
+                    raw=answer.text,
+                )
+            result = self._interpret(interpret, answer)
+        except GatewayError as exc:
+            error = exc
+        duration_ms = int((time.monotonic() - started) * 1000)
+        gateway_code = code_of(result) if error is None else ""
+        self._record(endpoint, url, params, answer, duration_ms, error, reference, gateway_code)
+        if error is not None:
+            raise error
+        return result
+
+    def _interpret(self, interpret: Callable[[HttpAnswer], T], answer: HttpAnswer) -> T:
+        """Run the adapter's parser; a parser crash means an answer we did not understand."""
+        try:
+            return interpret(answer)
+        except GatewayError:
+            raise
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning("could not read the %s answer: %s", self.gateway, type(exc).__name__)
+            raise GatewayAnswerInvalid(
+                f"The gateway's answer could not be read ({type(exc).__name__}).",
+                status_code=answer.status_code,
+                raw=answer.text,
+            ) from exc
+
+    def _send(self, url: str, params: Mapping[str, str]) -> HttpAnswer:
+        timeout = (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
+        try:
+            response = self.session.post(
+                url,
+                data=dict(params),
+                timeout=timeout,
+                allow_redirects=self.follow_redirects,
+                headers={"Accept": "application/json, text/html;q=0.9"},
+            )
+            text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
+        except requests.RequestException as exc:
+            raise classify_transport_error(exc) from exc
+        return HttpAnswer(status_code=response.status_code, text=text, url=response.url)
+
+    def _record(
+        self,
+        endpoint: str,
+        url: str,
+        params: Mapping[str, str],
+        answer: HttpAnswer | None,
+        duration_ms: int,
+        error: GatewayError | None,
+        reference: str,
+        gateway_code: str,
+    ) -> None:
+        redactor = Redactor(params, self.secret_fields, self.masked_fields)
+        limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
+        status = answer.status_code if answer else (error.status_code if error else None)
+        exchange = Exchange(
+            gateway=self.gateway,
+            endpoint=endpoint,
+            method="POST",
+            url=redactor.text(url),
+            request_params=redactor.params(params),
+            status_code=status,
+            duration_ms=duration_ms,
+            response_body=redactor.text(answer.text[:limit]) if answer else "",
+            outcome=_outcome(error),
+            error_class=type(error).__name__ if error else "",
+            error_message=redactor.text(error.message) if error else "",
+            reference=reference,
+            gateway_code=gateway_code,
+            account_id=self.account_id,
+        )
+        logger.info(
+            "gateway %s %s -> %s in %d ms (%s)",
+            self.gateway,
+            endpoint,
+            status if status is not None else "no answer",
+            duration_ms,
+            exchange.outcome,
+        )
+        if self.recorder is None:
+            return
+        try:
+            self.recorder(exchange)
+        except Exception as exc:  # a broken log must not turn an issued charge into a failure
+            logger.error(
+                "gateway exchange recorder failed (%s: %s); the %s %s call itself went on",
+                type(exc).__name__,
+                redactor.text(str(exc))[:300],
+                self.gateway,
+                endpoint,
+            )

@@ -1,0 +1,145 @@
+"""Juno / Boleto Fácil (integration API v1) behind the :class:`gateways.base.Gateway` interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from gateways.base import (
+    JUNO,
+    AccountConfig,
+    ChargeRequest,
+    ExchangeRecorder,
+    GatewayAnswerInvalid,
+    InboundNotification,
+    IssuedCharge,
+    IssueResult,
+    NotificationInvalid,
+    PaymentDetails,
+)
+from gateways.http import FormPoster, HttpAnswer
+from gateways.juno import client
+
+SECRET_FIELDS = ("token",)
+MASKED_FIELDS = ("paymentToken",)
+
+
+class JunoGateway:
+    """One Juno account (production or sandbox, as its config says) over form POSTs."""
+
+    name = JUNO
+    supports_lookup = True
+
+    def __init__(self, config: AccountConfig, *, base_url: str, recorder: ExchangeRecorder | None = None):
+        self.config = config
+        self.base_url = base_url.rstrip("/") + "/"
+        self.http = FormPoster(
+            JUNO,
+            recorder=recorder,
+            account_id=config.account_id,
+            secret_fields=SECRET_FIELDS,
+            masked_fields=MASKED_FIELDS,
+        )
+
+    # --- calls -----------------------------------------------------------------------------------
+    def _call(self, endpoint: str, params: dict[str, str], *, reference: str = "", code: str = "") -> Any:
+        """POST one endpoint and return its ``data`` (JSON answers are asked for on every call)."""
+        return self.http.post(
+            endpoint,
+            self.base_url + endpoint,
+            {**params, "responseType": "JSON"},
+            interpret=client.parse_envelope,
+            reference=reference,
+            code_of=lambda _data: code,
+        )
+
+    def issue(self, request: ChargeRequest) -> IssueResult:
+        """One ``issue-charge``: a título or a whole carnê (``installments=N``, N codes back)."""
+        params = client.issue_params(self.config, request)
+
+        def read(answer: HttpAnswer) -> list[IssuedCharge]:
+            return client.parse_charges(client.parse_envelope(answer), required=True)
+
+        charges = self.http.post(
+            "issue-charge",
+            self.base_url + "issue-charge",
+            params,
+            interpret=read,
+            reference=request.reference,
+            code_of=lambda found: ",".join(c.code for c in found),
+        )
+        if len(charges) != request.installments:
+            raise GatewayAnswerInvalid(
+                f"Juno returned {len(charges)} charges for {request.installments} installments."
+            )
+        return IssueResult(charges=tuple(charges), accepted=True)
+
+    def cancel(self, code: str) -> None:
+        """``cancel-charge`` for one code; a carnê is cancelled one installment at a time."""
+        self._call("cancel-charge", {"token": self.config.token, "code": code}, code=code)
+
+    def fetch_payment(self, payment_token: str) -> PaymentDetails:
+        """``fetch-payment-details``: the only trusted word on a notification (no account token)."""
+        data = self._call("fetch-payment-details", {"paymentToken": payment_token})
+        payment = data.get("payment") if isinstance(data, Mapping) else None
+        if not isinstance(payment, Mapping):
+            raise GatewayAnswerInvalid("Juno's payment details have no payment.")
+        return client.parse_payment(payment)
+
+    def find_charges(
+        self, *, reference: str | None, due_from: dt.date, due_to: dt.date
+    ) -> list[IssuedCharge]:
+        """Charges due in the window; the API has no reference filter, so it is applied here."""
+        data = self._call(
+            "list-charges",
+            {
+                "token": self.config.token,
+                "beginDueDate": client.date(due_from),
+                "endDueDate": client.date(due_to),
+            },
+            reference=reference or "",
+        )
+        charges = client.parse_charges(data, required=False)
+        return [c for c in charges if reference is None or c.reference == reference]
+
+    def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
+        data = self._call(
+            "list-charges",
+            {
+                "token": self.config.token,
+                "beginPaymentDate": client.date(paid_from),
+                "endPaymentDate": client.date(paid_to),
+            },
+        )
+        return client.parse_charges(data, required=False)
+
+    def fetch_balance(self) -> Mapping[str, Decimal]:
+        data = self._call("fetch-balance", {"token": self.config.token})
+        if not isinstance(data, Mapping):
+            raise GatewayAnswerInvalid("Juno's balance answer has no data.")
+        names = ("balance", "withheldBalance", "transferableBalance")
+        return {name: client.decimal(data.get(name)) for name in names}
+
+    # --- inbound ---------------------------------------------------------------------------------
+    def parse_notification(self, form: Mapping[str, str]) -> InboundNotification:
+        """The unsigned POST Juno sends on payment events: only a hint to ask fetch-payment-details."""
+        return parse_notification(form)
+
+
+def parse_notification(form: Mapping[str, str]) -> InboundNotification:
+    token = str(form.get("paymentToken") or "").strip()
+    if not token:
+        raise NotificationInvalid(
+            str(_("The notification has no payment token.")),
+            {"paymentToken": str(_("This field is required."))},
+        )
+    return InboundNotification(
+        gateway=JUNO,
+        payment_token=token,
+        charge_reference=str(form.get("chargeReference") or "").strip(),
+        charge_code=str(form.get("chargeCode") or "").strip(),
+    )

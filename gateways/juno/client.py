@@ -1,0 +1,253 @@
+"""Boleto Fácil API v1 wire format: the parameters we send and how we read what comes back.
+
+Pure functions, no HTTP: the adapter posts through :mod:`gateways.http`. Parsing is defensive
+because the public SDK fixtures show byte-order marks, numeric ``code``/``id`` and absent fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from gateways.base import (
+    AccountConfig,
+    ChargeRequest,
+    GatewayAnswerInvalid,
+    GatewayRejected,
+    IssuedCharge,
+    PaymentDetails,
+    RequestInvalid,
+)
+from gateways.brazil import digits
+from gateways.http import HttpAnswer
+
+DATE_FORMAT = "%d/%m/%Y"
+CENT = Decimal("0.01")
+MAX_DESCRIPTION_LINES = 4
+MAX_DESCRIPTION_CHARS = 400
+MAX_REFERENCE_CHARS = 255
+MAX_OVERDUE_DAYS = 29
+MAX_INSTALLMENTS = 24
+#: Juno has no "contra-apresentação" flag: the longest late window it offers stands in for it.
+CONTRA_APRESENTACAO_OVERDUE_DAYS = MAX_OVERDUE_DAYS
+RATE_RANGE = (Decimal("0.00"), Decimal("20.00"))
+
+
+# --- formatting ----------------------------------------------------------------------------------
+def money(value: Decimal) -> str:
+    """``"50.00"``: two places, dot, no grouping (the API truncates anything longer)."""
+    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def date(value: dt.date) -> str:
+    return value.strftime(DATE_FORMAT)
+
+
+def clamp_rate(value: Decimal) -> Decimal:
+    low, high = RATE_RANGE
+    return min(max(Decimal(value), low), high).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def monthly_interest(daily_percent: Decimal) -> Decimal:
+    """MK-Auth keeps juros per day; the API takes a monthly rate: daily × 30, clamped to 0..20."""
+    return clamp_rate(Decimal(daily_percent) * 30)
+
+
+def max_overdue_days(config: AccountConfig) -> int:
+    if config.contra_apresentacao:
+        return CONTRA_APRESENTACAO_OVERDUE_DAYS
+    return min(max(int(config.max_overdue_days), 0), MAX_OVERDUE_DAYS)
+
+
+def description(lines: tuple[str, ...]) -> str:
+    """Lines joined by newlines; the API allows 4 lines and 400 characters, so more is refused."""
+    kept = [line.rstrip() for line in lines]
+    while kept and not kept[-1]:
+        kept.pop()
+    if not kept:
+        raise RequestInvalid(str(_("Juno needs a description: the charge has no description line.")))
+    if len(kept) > MAX_DESCRIPTION_LINES:
+        raise RequestInvalid(
+            str(_("Juno accepts at most 4 description lines; this charge has %(count)d."))
+            % {"count": len(kept)}
+        )
+    text = "\n".join(kept)
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise RequestInvalid(
+            str(_("Juno accepts at most 400 description characters; this charge has %(count)d."))
+            % {"count": len(text)}
+        )
+    return text
+
+
+def _check_request(request: ChargeRequest) -> None:
+    if not 1 <= request.installments <= MAX_INSTALLMENTS:
+        raise RequestInvalid(str(_("Juno issues 1 to 24 installments per carnê.")))
+    if len(request.reference) > MAX_REFERENCE_CHARS:
+        raise RequestInvalid(str(_("Juno accepts references of at most 255 characters.")))
+    if not request.payer.name.strip():
+        raise RequestInvalid(str(_("Juno needs the payer's name.")))
+    if len(digits(request.payer.document)) not in (11, 14):
+        raise RequestInvalid(str(_("Juno needs the payer's CPF (11 digits) or CNPJ (14 digits).")))
+
+
+def issue_params(config: AccountConfig, request: ChargeRequest) -> dict[str, str]:
+    """Every parameter of ``issue-charge`` this product fills, formatted as the API wants."""
+    _check_request(request)
+    payer = request.payer
+    params = {
+        "token": config.token,
+        "responseType": "JSON",
+        "description": description(request.description_lines),
+        "reference": request.reference,
+        "amount": money(request.amount),
+        "dueDate": date(request.due_date),
+        "installments": str(request.installments),
+        "maxOverdueDays": str(max_overdue_days(config)),
+        "fine": str(clamp_rate(config.fine_percent)),
+        "interest": str(monthly_interest(config.daily_interest_percent)),
+        "payerName": payer.name.strip()[:60],
+        "payerCpfCnpj": digits(payer.document),
+        "paymentTypes": "BOLETO",
+        "notifyPayer": "true" if config.pass_customer_email else "false",
+    }
+    if config.notification_url:
+        params["notificationUrl"] = config.notification_url[:255]
+    if config.pass_customer_email and payer.email:
+        params["payerEmail"] = payer.email[:80]
+        if payer.secondary_email:
+            params["payerSecondaryEmail"] = payer.secondary_email[:80]
+    optional = {
+        "payerPhone": payer.phone[:25],
+        "payerBirthDate": date(payer.birth_date) if payer.birth_date else "",
+        "billingAddressStreet": payer.street[:80],
+        "billingAddressNumber": payer.number[:30],
+        "billingAddressComplement": payer.complement[:30],
+        "billingAddressNeighborhood": payer.neighborhood[:50],
+        "billingAddressCity": payer.city[:60],
+        "billingAddressState": payer.state[:2].upper(),
+        "billingAddressPostcode": digits(payer.postcode),
+    }
+    params.update({name: value for name, value in optional.items() if value})
+    return params
+
+
+# --- parsing -------------------------------------------------------------------------------------
+def parse_envelope(answer: HttpAnswer) -> Any:
+    """The ``data`` of a success; a rejection raises with Juno's message verbatim.
+
+    5xx never reaches here (the HTTP layer turns it into GatewayUnavailable).
+    """
+    status = answer.status_code
+    if 300 <= status < 400:
+        raise GatewayAnswerInvalid(f"Juno redirected the request (HTTP {status}).", status_code=status)
+    try:
+        body = json.loads(answer.text) if answer.text.strip() else None
+    except ValueError:
+        body = None
+        if 200 <= status < 300:
+            raise GatewayAnswerInvalid(
+                "Juno answered with something that is not JSON.", status_code=status, raw=answer.text
+            ) from None
+    if not 200 <= status < 300 or (isinstance(body, dict) and body.get("success") is False):
+        message = body.get("errorMessage") if isinstance(body, dict) else None
+        raise GatewayRejected(
+            str(message or f"Juno refused the request (HTTP {answer.status_code})."),
+            status_code=answer.status_code,
+            raw=answer.text,
+        )
+    if not isinstance(body, dict) or body.get("success") is not True:
+        raise GatewayAnswerInvalid(
+            "Juno's answer lacks a success flag.", status_code=answer.status_code, raw=answer.text
+        )
+    return body.get("data")
+
+
+def text(value: Any) -> str:
+    """Codes and ids arrive as numbers or strings; store them as text (no float exponent)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def decimal(value: Any) -> Decimal:
+    if value is None or value == "":
+        return Decimal("0.00")
+    try:
+        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:
+        raise GatewayAnswerInvalid(f"Juno sent an amount that is not a number: {value!r}.") from exc
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """``dd/MM/yyyy``; ISO dates and timestamps are tolerated in case a field changes format."""
+    if not value:
+        return None
+    raw = str(value).strip()
+    for fmt in (DATE_FORMAT, "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(raw[:10], fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A nested object, or an empty one when the field is absent, null or of another type."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse_payment(data: Mapping[str, Any]) -> PaymentDetails:
+    charge = _mapping(data.get("charge"))
+    return PaymentDetails(
+        payment_id=text(data.get("id")),
+        amount=decimal(data.get("amount")),
+        date=parse_date(data.get("date")),
+        fee=decimal(data.get("fee")),
+        type=text(data.get("type")),
+        status=text(data.get("status")),
+        charge_code=text(charge.get("code")),
+        charge_reference=text(charge.get("reference")),
+        raw=dict(data),
+    )
+
+
+def parse_charge(data: Mapping[str, Any]) -> IssuedCharge:
+    code = text(data.get("code"))
+    if not code:
+        raise GatewayAnswerInvalid("Juno returned a charge without a code.")
+    details = _mapping(data.get("billetDetails"))
+    payments = data.get("payments")
+    payments = payments if isinstance(payments, list) else []
+    return IssuedCharge(
+        code=code,
+        reference=text(data.get("reference")),
+        due_date=parse_date(data.get("dueDate")),
+        link=text(data.get("link")),
+        checkout_url=text(data.get("checkoutUrl")),
+        installment_link=text(data.get("installmentLink")),
+        linha_digitavel=digits(text(data.get("payNumber"))),
+        barcode=digits(text(details.get("barcodeNumber"))),
+        bank_account=text(details.get("bankAccount")),
+        our_number=text(details.get("ourNumber")),
+        payments=tuple(parse_payment(p) for p in payments if isinstance(p, Mapping)),
+        raw=dict(data),
+    )
+
+
+def parse_charges(data: Any, *, required: bool) -> list[IssuedCharge]:
+    """``data.charges`` in due-date order; ``required`` when an empty list means a broken answer."""
+    charges = data.get("charges") if isinstance(data, Mapping) else None
+    if charges is None:
+        charges = []
+    if not isinstance(charges, list) or (required and not charges):
+        raise GatewayAnswerInvalid("Juno's answer has no charges.")
+    parsed = [parse_charge(c) for c in charges if isinstance(c, Mapping)]
+    return sorted(parsed, key=lambda c: (c.due_date or dt.date.max, c.code))

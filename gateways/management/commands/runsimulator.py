@@ -1,0 +1,59 @@
+"""``python manage.py runsimulator juno|mycontas --port N``: a gateway simulator as a process.
+
+For the demo and benchmarks; tests start simulators in a thread instead. Stops on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from gateways.simulator_base import Faults, SimulatorApp, SimulatorServer
+
+DEFAULT_PORTS = {"juno": 8101, "mycontas": 8102}
+
+
+def build_app(name: str, faults: Faults) -> SimulatorApp:
+    if name == "juno":
+        from gateways.juno.simulator import JunoSimulator
+
+        return JunoSimulator(faults)
+    from gateways.mycontas.simulator import MycontasSimulator
+
+    return MycontasSimulator(faults)
+
+
+class Command(BaseCommand):
+    help = "Run a local simulator of a payment gateway (never in production)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("gateway", choices=sorted(DEFAULT_PORTS))
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=None, help="8101 for juno, 8102 for mycontas")
+        parser.add_argument("--latency-ms", type=int, default=0, help="added to every gateway request")
+        parser.add_argument("--fail-rate", type=float, default=0.0, help="share of HTTP 500 answers, 0..1")
+        parser.add_argument(
+            "--drop-rate", type=float, default=0.0, help="share of requests processed but left unanswered"
+        )
+        parser.add_argument("--duplicate-notifications", action="store_true")
+        parser.add_argument("--notification-delay-ms", type=int, default=0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        faults = Faults(
+            latency_ms=options["latency_ms"],
+            fail_rate=options["fail_rate"],
+            drop_rate=options["drop_rate"],
+            duplicate_notifications=options["duplicate_notifications"],
+            notification_delay_ms=options["notification_delay_ms"],
+        )
+        name = options["gateway"]
+        port = options["port"] if options["port"] is not None else DEFAULT_PORTS[name]
+        server = SimulatorServer((options["host"], port), build_app(name, faults))
+        self.stdout.write(f"{name} simulator on {server.app.base_url} ({faults}); Ctrl-C to stop")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
