@@ -1,0 +1,377 @@
+"""``python manage.py load_demo``: demo data that shows every screen and every charge state.
+
+One provider, a Juno sandbox account and the Mycontas test account (both pointing at the local
+simulators by default), 50 subscribers with valid CPFs/CNPJs in plausible Brazilian towns, a charge
+in each state of the lifecycle (with its history) and a carnê. Built directly with the models, so no
+gateway is called. Idempotent: every row has a fixed key (document, reference, name) and is only
+created when missing, so running it again changes nothing and never overwrites staff edits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import (
+    MYCONTAS_TEST_ACCOUNT_CODE,
+    BankAccount,
+    Carne,
+    Charge,
+    ChargeEvent,
+    ChargeState,
+    Gateway,
+    Payment,
+    Provider,
+)
+from customers.models import BillingType, Customer
+from gateways.brazil import barcode, linha_digitavel
+
+S = ChargeState
+PROVIDER_NAME = "Vale Conectado Telecom Ltda"
+JUNO_ACCOUNT_NAME = "Juno (sandbox)"
+MYCONTAS_ACCOUNT_NAME = "Mycontas (teste)"
+DEMO_SANDBOX_TOKEN = "demo-sandbox-token-0123456789ABCDEF"  # noqa: S105 - the simulator's demo account
+MYCONTAS_TEST_PASSWORD = "teste123"  # noqa: S105 - Mycontas' published test password
+CUSTOMER_COUNT = 50
+CARNE_REFERENCE = "DEMO-CARNE-0001"
+
+FIRST_NAMES = [
+    "Ana", "João", "Maria", "José", "Francisca", "Antônio", "Adriana", "Carlos", "Juliana", "Paulo",
+    "Márcia", "Lucas", "Fernanda", "Pedro", "Patrícia", "Rafael", "Aline", "Marcos", "Camila", "Tiago",
+]  # fmt: skip
+SURNAMES = [
+    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
+    "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares", "Fernandes", "Vieira", "Barbosa",
+]  # fmt: skip
+COMPANIES = [
+    "Mercadinho Bom Preço",
+    "Padaria Pão Quente",
+    "Oficina Dois Irmãos",
+    "Farmácia Saúde",
+    "Pousada Serrana",
+]
+# (city, UF, CEP prefix, neighbourhoods)
+TOWNS = [
+    ("Poços de Caldas", "MG", "37701", ["Centro", "Jardim dos Estados", "Vila Cruz"]),
+    ("Pouso Alegre", "MG", "37550", ["Centro", "São Geraldo", "Fátima"]),
+    ("Campinas", "SP", "13010", ["Cambuí", "Taquaral", "Barão Geraldo"]),
+    ("Ribeirão Preto", "SP", "14010", ["Centro", "Jardim Irajá", "Vila Tibério"]),
+    ("Londrina", "PR", "86010", ["Centro", "Gleba Palhano", "Jardim Shangri-lá"]),
+    ("Feira de Santana", "BA", "44001", ["Centro", "Kalilândia", "Tomba"]),
+]
+STREETS = ["Rua Sete de Setembro", "Avenida Brasil", "Rua das Acácias", "Rua Tiradentes", "Rua Dom Pedro II"]
+PLANS = [Decimal("79.90"), Decimal("99.90"), Decimal("119.90"), Decimal("149.90")]
+
+
+def _check_digit(numbers: list[int], weights: list[int]) -> int:
+    rest = sum(d * w for d, w in zip(numbers, weights, strict=True)) % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def make_cpf(rng: random.Random) -> str:
+    base = [rng.randint(0, 9) for _ in range(9)]
+    base.append(_check_digit(base, list(range(10, 1, -1))))
+    base.append(_check_digit(base, list(range(11, 1, -1))))
+    return "".join(map(str, base))
+
+
+def make_cnpj(rng: random.Random) -> str:
+    base = [rng.randint(0, 9) for _ in range(8)] + [0, 0, 0, 1]
+    base.append(_check_digit(base, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
+    base.append(_check_digit(base, [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
+    return "".join(map(str, base))
+
+
+@dataclass(frozen=True)
+class DemoCharge:
+    """One demo título: the path it took through the lifecycle, and how far from today it is due."""
+
+    reference: str
+    path: tuple[str, ...]
+    due_in_days: int
+    error: str = ""
+
+
+# Each path starts at pending and follows billing.services.transitions.ALLOWED.
+DEMO_CHARGES = [
+    DemoCharge("DEMO-PENDING-01", (S.PENDING,), 12),
+    DemoCharge("DEMO-ISSUING-01", (S.PENDING, S.ISSUING), 12),
+    DemoCharge("DEMO-ISSUED-01", (S.PENDING, S.ISSUING, S.ISSUED), 8),
+    DemoCharge("DEMO-ISSUED-02", (S.PENDING, S.ISSUING, S.ISSUED), -6),
+    DemoCharge(
+        "DEMO-UNKNOWN-01",
+        (S.PENDING, S.ISSUING, S.UNKNOWN),
+        10,
+        "No answer from the gateway within 30 s; it will be looked up by reference before any retry.",
+    ),
+    DemoCharge(
+        "DEMO-FAILED-01",
+        (S.PENDING, S.ISSUING, S.FAILED),
+        10,
+        "O valor mínimo para emissão de boleto é R$ 2,30.",
+    ),
+    DemoCharge("DEMO-CANCELREQ-01", (S.PENDING, S.ISSUING, S.ISSUED, S.CANCEL_REQUESTED), 15),
+    DemoCharge("DEMO-CANCELLED-01", (S.PENDING, S.ISSUING, S.ISSUED, S.CANCEL_REQUESTED, S.CANCELLED), 5),
+    DemoCharge("DEMO-CANCELLED-02", (S.PENDING, S.CANCELLED), 20),
+    DemoCharge("DEMO-PAID-01", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID), -20),
+    DemoCharge("DEMO-PAID-02", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID), -50),
+    DemoCharge("DEMO-REFUNDED-01", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID, S.REFUNDED), -35),
+]
+MYCONTAS_CHARGES = [
+    DemoCharge("DEMO-MYCONTAS-01", (S.PENDING, S.ISSUING, S.ISSUED), 9),
+    DemoCharge("DEMO-MYCONTAS-02", (S.PENDING,), 14),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo data (provider, accounts, 50 customers, a charge in every state, a carnê). Idempotent."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed for names and documents.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        created: dict[str, int] = {}
+        with transaction.atomic():
+            Provider.objects.get_or_create(
+                name=PROVIDER_NAME,
+                defaults={"document": "11222333000181", "email": "financeiro@valeconectado.com.br"},
+            )
+            juno, mycontas = self._accounts(created)
+            customers = self._customers(random.Random(options["seed"]), juno, mycontas, created)
+            self._charges(customers, created)
+            self._carne(customers, created)
+        summary = ", ".join(f"{count} {name}" for name, count in created.items() if count) or "nothing"
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready (created {summary})."))
+
+    # --- accounts and customers ------------------------------------------------------------------
+    def _accounts(self, created: dict[str, int]) -> tuple[BankAccount, BankAccount]:
+        juno, new_juno = BankAccount.objects.get_or_create(
+            name=JUNO_ACCOUNT_NAME,
+            defaults={
+                "gateway": Gateway.JUNO,
+                "cedente": "VALE CONECTADO TELECOM <br> BoletoBancario.com",
+                "sandbox_token": DEMO_SANDBOX_TOKEN,
+                "state": "MG",
+                "pass_customer_email": True,
+            },
+        )
+        mycontas, new_mycontas = BankAccount.objects.get_or_create(
+            name=MYCONTAS_ACCOUNT_NAME,
+            defaults={
+                "gateway": Gateway.MYCONTAS,
+                "cedente": "VALE CONECTADO TELECOM",
+                "account_code": MYCONTAS_TEST_ACCOUNT_CODE,
+                "account_password": MYCONTAS_TEST_PASSWORD,
+                "state": "MG",
+            },
+        )
+        created["bank accounts"] = int(new_juno) + int(new_mycontas)
+        return juno, mycontas
+
+    def _customers(
+        self, rng: random.Random, juno: BankAccount, mycontas: BankAccount, created: dict[str, int]
+    ) -> list[Customer]:
+        customers = []
+        created["customers"] = 0
+        for number in range(CUSTOMER_COUNT):
+            company = number % 10 == 9
+            document = make_cnpj(rng) if company else make_cpf(rng)
+            first, surname, other = rng.choice(FIRST_NAMES), rng.choice(SURNAMES), rng.choice(SURNAMES)
+            name = (
+                f"{COMPANIES[number // 10 % len(COMPANIES)]} Ltda"
+                if company
+                else f"{first} {surname} {other}"
+            )
+            city, uf, cep, neighbourhoods = TOWNS[number % len(TOWNS)]
+            slug = name.split()[0].lower().encode("ascii", "ignore").decode() or "cliente"
+            customer, new = Customer.objects.get_or_create(
+                document=document,
+                defaults={
+                    "name": name,
+                    "email": f"{slug}.{number:02d}@example.com.br",
+                    "mobile": f"({rng.randint(11, 99)}) 9{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+                    "street": rng.choice(STREETS),
+                    "number": str(rng.randint(10, 2500)),
+                    "neighborhood": rng.choice(neighbourhoods),
+                    "city": city,
+                    "state": uf,
+                    "postcode": f"{cep}{rng.randint(0, 999):03d}",
+                    "bank_account": mycontas if number % 3 == 2 else juno,
+                    "plan_amount": rng.choice(PLANS),
+                    "due_day": rng.choice([5, 10, 15, 20, 25, 31]),
+                    "billing_type": BillingType.CARNE if number % 4 == 3 else BillingType.TITULO,
+                },
+            )
+            created["customers"] += int(new)
+            customers.append(customer)
+        return customers
+
+    # --- charges ---------------------------------------------------------------------------------
+    def _charges(self, customers: list[Customer], created: dict[str, int]) -> None:
+        juno_titulos = [c for c in customers if c.billing_type == BillingType.TITULO and not _is_mycontas(c)]
+        mycontas_titulos = [c for c in customers if c.billing_type == BillingType.TITULO and _is_mycontas(c)]
+        created["charges"] = 0
+        for demo, customer in [
+            *zip(DEMO_CHARGES, juno_titulos, strict=False),
+            *zip(MYCONTAS_CHARGES, mycontas_titulos, strict=False),
+        ]:
+            if Charge.objects.filter(reference=demo.reference).exists():
+                continue
+            due_date = timezone.localdate() + dt.timedelta(days=demo.due_in_days)
+            charge = Charge.objects.create(
+                reference=demo.reference,
+                customer=customer,
+                bank_account=customer.bank_account,
+                billing_month=due_date.replace(day=1),
+                amount=customer.plan_amount,
+                due_date=due_date,
+                description="Internet [MES]/[ANO]\nPlano fibra",
+                state=demo.path[-1],
+                error_message=demo.error,
+                issue_attempts=int(S.ISSUING in demo.path),
+                paid_after_cancel=False,
+            )
+            if S.ISSUED in demo.path:
+                _mark_issued(charge)
+            _record_history(charge, demo.path, demo.error)
+            if S.PAID in demo.path:
+                _record_payment(charge, refunded=demo.path[-1] == S.REFUNDED)
+            created["charges"] += 1
+
+    def _carne(self, customers: list[Customer], created: dict[str, int]) -> None:
+        if Carne.objects.filter(reference=CARNE_REFERENCE).exists():
+            created["carnês"] = 0
+            return
+        customer = next(c for c in customers if c.billing_type == BillingType.CARNE and not _is_mycontas(c))
+        today = timezone.localdate()
+        first_due = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=10)
+        carne = Carne.objects.create(
+            reference=CARNE_REFERENCE,
+            customer=customer,
+            bank_account=customer.bank_account,
+            installments=6,
+            amount=customer.plan_amount,
+            first_due_date=first_due,
+            installment_link=f"{_simulator_origin()}/carne/{CARNE_REFERENCE}",
+        )
+        for number in range(1, carne.installments + 1):
+            due_date = _add_months(first_due, number - 1)
+            path = (
+                (S.PENDING, S.ISSUING, S.ISSUED, S.PAID) if number == 1 else (S.PENDING, S.ISSUING, S.ISSUED)
+            )
+            charge = Charge.objects.create(
+                reference=f"{carne.reference}-{number:02d}",
+                customer=customer,
+                bank_account=carne.bank_account,
+                carne=carne,
+                installment_number=number,
+                amount=carne.amount,
+                due_date=due_date,
+                description=f"Internet - parcela {number}/{carne.installments}",
+                state=path[-1],
+                issue_attempts=1,
+                installment_link=carne.installment_link,
+            )
+            _mark_issued(charge)
+            _record_history(charge, path, "")
+            if number == 1:
+                _record_payment(charge, refunded=False)
+        created["carnês"] = 1
+
+
+def _is_mycontas(customer: Customer) -> bool:
+    return customer.bank_account.gateway == Gateway.MYCONTAS
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    return day.replace(year=day.year + year, month=month + 1)
+
+
+def _simulator_origin() -> str:
+    base = settings.JUNO_SANDBOX_BASE_URL
+    return base.split("/boletofacil", 1)[0].rstrip("/")
+
+
+def _mark_issued(charge: Charge) -> None:
+    """What the gateway would have answered: code, boleto link, barcode and linha digitável."""
+    code = _code_for(charge.reference)
+    free_field = f"{int(code):025d}"[-25:]
+    bar = barcode(bank="341", due_date=charge.due_date, amount=charge.amount, free_field=free_field)
+    charge.gateway_code = code
+    charge.our_number = code[-8:]
+    charge.barcode = bar
+    charge.linha_digitavel = linha_digitavel(bar)
+    charge.gateway_bank_account = "Itaú"
+    if charge.bank_account.gateway == Gateway.MYCONTAS:
+        charge.link = f"{settings.MYCONTAS_URL.rstrip('/')}/boleto/{code}"
+    else:
+        charge.link = f"{_simulator_origin()}/boleto/{code}"
+        charge.checkout_url = f"{_simulator_origin()}/checkout/{code}"
+    charge.save()
+
+
+def _code_for(reference: str) -> str:
+    """A stable numeric gateway code per reference (Python's hash() changes between runs)."""
+    total = 0
+    for char in reference:
+        total = (total * 131 + ord(char)) % 10**9
+    return f"{total:09d}"
+
+
+def _record_history(charge: Charge, path: tuple[str, ...], error: str) -> None:
+    """One ChargeEvent per step, spread over the days before now, as the services would write them."""
+    now = timezone.now()
+    labels = {
+        S.PENDING: ("", "load_demo", "Created"),
+        S.ISSUING: ("issue", "", ""),
+        S.ISSUED: ("issue", "", "Issued at the gateway"),
+        S.UNKNOWN: ("issue", "", error),
+        S.FAILED: ("issue", "", error),
+        S.CANCEL_REQUESTED: ("admin", "", "Customer asked to cancel"),
+        S.CANCELLED: ("cancel", "", "Cancelled at the gateway"),
+        S.PAID: ("notification", "", "Payment confirmed by the gateway"),
+        S.REFUNDED: ("notification", "", "Payment reversed (chargeback)"),
+    }
+    previous = ""
+    for step, state in enumerate(path):
+        actor_label, fallback_label, reason = labels[state]
+        event = ChargeEvent.objects.create(
+            charge=charge,
+            from_state=previous,
+            to_state=state,
+            actor_label=actor_label or fallback_label,
+            reason=reason,
+        )
+        at = now - dt.timedelta(days=len(path) - step, minutes=7 * step)
+        ChargeEvent.objects.filter(pk=event.pk).update(at=at)
+        previous = state
+    Charge.objects.filter(pk=charge.pk).update(state_changed_at=now - dt.timedelta(days=1))
+
+
+def _record_payment(charge: Charge, *, refunded: bool) -> None:
+    paid_on = min(charge.due_date, timezone.localdate())
+    Payment.objects.get_or_create(
+        gateway=charge.bank_account.gateway,
+        gateway_payment_id=f"DEMO-PAY-{charge.reference}",
+        defaults={
+            "charge": charge,
+            "amount": charge.amount,
+            "paid_on": paid_on,
+            "fee": Decimal("2.50"),
+            "type": "BOLETO",
+            "status": "CHARGEBACK" if refunded else "CONFIRMED",
+            "source": "notification",
+            "raw": {"demo": True},
+        },
+    )

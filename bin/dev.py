@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Runs the whole demo in one terminal: web server, gateway simulators, Celery worker and beat.
+
+A small foreground supervisor: each child's output is prefixed with its name; Ctrl-C (or SIGTERM)
+stops them all, and so does any child dying on its own (the others are stopped, and this script
+exits with that child's code). Children run in their own process groups, so a stop reaches a
+child's own children too (runserver, Celery's threads).
+
+    .venv/bin/python bin/dev.py            # what `make run` ends with
+    .venv/bin/python bin/dev.py --only web worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+HOST = "127.0.0.1"
+STOP_GRACE_SECONDS = 10
+COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m"]
+RESET = "\033[0m"
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    port: int | None = None
+    needs: Path | None = None  # a file that must exist (a command another change brings)
+    process: subprocess.Popen[bytes] | None = None
+
+
+def children() -> list[Child]:
+    python = sys.executable
+    celery = str(Path(python).with_name("celery"))
+    simulator = BASE_DIR / "gateways" / "management" / "commands" / "runsimulator.py"
+    return [
+        Child("web", [python, "manage.py", "runserver", f"{HOST}:8000", "--noreload"], port=8000),
+        Child("juno", [python, "manage.py", "runsimulator", "juno", "--port", "8101"], 8101, simulator),
+        Child(
+            "mycontas", [python, "manage.py", "runsimulator", "mycontas", "--port", "8102"], 8102, simulator
+        ),
+        Child("worker", [celery, "-A", "config", "worker", "--pool", "threads", "-c", "8", "-l", "info"]),
+        Child(
+            "beat",
+            [
+                celery,
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--pidfile=",
+            ],
+        ),
+    ]
+
+
+class Supervisor:
+    def __init__(self, selected: list[Child], *, colour: bool) -> None:
+        self.children = selected
+        self.colour = colour
+        self.width = max(len(c.name) for c in selected)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.exit_code = 0
+
+    def say(self, name: str, line: str, index: int = -1) -> None:
+        label = name.ljust(self.width)
+        if self.colour and index >= 0:
+            label = f"{COLOURS[index % len(COLOURS)]}{label}{RESET}"
+        with self.lock:
+            sys.stdout.write(f"{label} | {line}\n")
+            sys.stdout.flush()
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for index, child in enumerate(self.children):
+            child.process = subprocess.Popen(  # noqa: S603 - our own commands
+                child.argv,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            threading.Thread(target=self.pump, args=(child, index), daemon=True).start()
+
+    def pump(self, child: Child, index: int) -> None:
+        assert child.process is not None and child.process.stdout is not None
+        for raw in iter(child.process.stdout.readline, b""):
+            self.say(child.name, raw.decode("utf-8", "replace").rstrip(), index)
+
+    def watch(self) -> None:
+        """Returns when a stop was asked for or a child ended."""
+        while not self.stopping.is_set():
+            for child in self.children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is not None:
+                    self.say("dev", f"{child.name} exited with code {code}: stopping everything")
+                    self.exit_code = code or 1
+                    return
+            self.stopping.wait(0.5)
+
+    def stop(self) -> None:
+        running = [c for c in self.children if c.process is not None and c.process.poll() is None]
+        for child in running:
+            self._signal(child, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say("dev", f"{child.name} did not stop in {STOP_GRACE_SECONDS}s: killing it")
+                self._signal(child, signal.SIGKILL)
+                child.process.wait()
+
+    @staticmethod
+    def _signal(child: Child, sig: signal.Signals) -> None:
+        assert child.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.process.pid, sig)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def banner() -> str:
+    password_file = VAR_DIR / "admin-password"
+    password = password_file.read_text().strip() if password_file.exists() else "(run bin/ensure_admin.py)"
+    return "\n".join(
+        [
+            "",
+            f"  cobranca is running: http://{HOST}:8000/admin/",
+            f"  admin login: user 'admin', password '{password}'",
+            f"  health: http://{HOST}:8000/health/   simulators: {HOST}:8101 (Juno), {HOST}:8102 (Mycontas)",
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    every = children()
+    parser.add_argument("--only", nargs="+", choices=[c.name for c in every], help="start only these")
+    args = parser.parse_args()
+
+    selected = [c for c in every if not args.only or c.name in args.only]
+    supervisor = Supervisor(selected, colour=sys.stdout.isatty())
+    ready = []
+    for child in selected:
+        if child.needs is not None and not child.needs.exists():
+            supervisor.say(
+                "dev", f"{child.name}: {child.needs.relative_to(BASE_DIR)} is not there yet, skipped"
+            )
+            continue
+        if child.port is not None and port_in_use(child.port):
+            supervisor.say("dev", f"{HOST}:{child.port} is already in use: stop what runs there first")
+            return 1
+        ready.append(child)
+    supervisor.children = ready
+
+    def on_signal(signum: int, _frame: object) -> None:
+        supervisor.say("dev", f"{signal.Signals(signum).name}: stopping everything")
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    supervisor.start()
+    time.sleep(1.5)
+    if not supervisor.stopping.is_set():
+        with supervisor.lock:
+            print(banner(), flush=True)
+    supervisor.watch()
+    supervisor.stop()
+    supervisor.say("dev", "stopped")
+    return supervisor.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
