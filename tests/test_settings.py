@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,15 @@ def test_development_needs_no_environment():
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["formatter"] == "text"
+
+
+def test_the_readme_names_every_environment_variable():
+    source = (BASE_DIR / "config" / "settings.py").read_text()
+    names = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    names |= set(re.findall(r'_required_in_production\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    readme = (BASE_DIR / "README.md").read_text()
+    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+
+    assert {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL", "JUNO_BASE_URL"} <= names
+    assert sorted(names - table) == [], "add these to the README's configuration table"
+    assert sorted(table - names) == [], "the README lists variables settings.py no longer reads"

@@ -1,0 +1,27 @@
+"""gunicorn settings for the web process: ``gunicorn -c deploy/gunicorn.conf.py config.wsgi``.
+
+Requests are short: gateway calls run in Celery tasks, except a notification's one look-up
+(bounded by GATEWAY_CONNECT_TIMEOUT + GATEWAY_READ_TIMEOUT), which the timeout below covers. Tune
+with the GUNICORN_* variables in the environment file.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 2000
+max_requests_jitter = 200
+# nginx on the same machine sets X-Forwarded-Proto; trust it only from there.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+# No query strings in the access log: notification URLs and portal tokens stay out of it.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+proc_name = "cobranca-web"
