@@ -1,0 +1,87 @@
+"""What the subscriber portal reads: a fixed number of queries whatever the number of charges."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from billing.models import OPEN_STATES, Charge, Payment, Provider
+from billing.services.amounts import charge_amount_due, is_overdue
+from billing.services.dates import add_months
+from customers.documents import mask_document
+from customers.models import Customer
+
+#: Tokens are ``secrets.token_urlsafe(32)`` (43 characters); anything far off is not looked up.
+_TOKEN_MIN_LENGTH = 16
+_TOKEN_MAX_LENGTH = 64
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+PAYMENT_HISTORY_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class OpenCharge:
+    charge: Charge
+    amount_due_today: Decimal
+    overdue: bool
+    has_due_date: bool
+    carne_link: str
+
+    @property
+    def has_late_fees(self) -> bool:
+        return self.amount_due_today != self.charge.amount
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    provider: Provider | None
+    customer: Customer
+    masked_document: str
+    open_charges: list[OpenCharge]
+    payments: list[Payment]
+    payments_since: dt.date
+    today: dt.date
+
+
+def portal_customer(token: str) -> Customer | None:
+    """The customer this portal link belongs to, or None (unknown, revoked or malformed token)."""
+    if not (_TOKEN_MIN_LENGTH <= len(token) <= _TOKEN_MAX_LENGTH) or not set(token) <= _TOKEN_ALPHABET:
+        return None
+    return Customer.objects.filter(portal_token=token).first()
+
+
+def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
+    return OpenCharge(
+        charge=charge,
+        amount_due_today=charge_amount_due(charge, on=today),
+        overdue=is_overdue(charge, on=today),
+        has_due_date=not charge.bank_account.contra_apresentacao,
+        carne_link=charge.installment_link or (charge.carne.installment_link if charge.carne else ""),
+    )
+
+
+def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
+    open_charges = (
+        Charge.objects.filter(customer=customer, state__in=OPEN_STATES)
+        .select_related("bank_account", "carne")
+        .order_by("due_date", "id")
+    )
+    since = add_months(today.replace(day=1), -(PAYMENT_HISTORY_MONTHS - 1))
+    payments = (
+        Payment.objects.filter(charge__customer=customer)
+        .filter(Q(paid_on__gte=since) | Q(paid_on__isnull=True, created_at__date__gte=since))
+        .select_related("charge")
+        .order_by("-paid_on", "-id")
+    )
+    return PortalPage(
+        provider=Provider.objects.order_by("id").first(),
+        customer=customer,
+        masked_document=mask_document(customer.document),
+        open_charges=[_open_charge(charge, today) for charge in open_charges],
+        payments=list(payments),
+        payments_since=since,
+        today=today,
+    )
