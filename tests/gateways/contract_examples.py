@@ -1,0 +1,213 @@
+"""Canonical request/response pairs of both contracts, in one place.
+
+The adapters must produce exactly these requests and read these answers; the simulators must
+accept these requests and answer in these shapes (see test_contract.py). When a contract changes,
+change it here first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from gateways.base import AccountConfig, ChargeRequest, Payer
+
+# --- Juno ----------------------------------------------------------------------------------------
+DUE = dt.date(2099, 1, 10)  # far ahead: the simulator refuses past due dates
+
+JUNO_CONFIG = AccountConfig(
+    gateway="juno",
+    sandbox=True,
+    token="SANDBOX-TOKEN-EXAMPLE-1234",
+    notification_url="https://isp.example.com/api/notifications/juno/3f2a/",
+    pass_customer_email=True,
+    max_overdue_days=15,
+    fine_percent=Decimal("2.00"),
+    daily_interest_percent=Decimal("0.033"),
+)
+
+PAYER = Payer(
+    name="João da Silva",
+    document="529.982.247-25",
+    email="joao@example.com",
+    phone="(16)1234.5678",
+    street="Rua do Rio",
+    number="127",
+    complement="casa 2",
+    neighborhood="Jardim das Vilas",
+    city="São Carlos",
+    state="SP",
+    postcode="13560-000",
+)
+
+JUNO_CARNE_REQUEST = ChargeRequest(
+    reference="C-00AA11BB22CC33DD",
+    amount=Decimal("89.90"),
+    due_date=DUE,
+    description_lines=("Internet 100 Mb", "Parcela [PARCELA] já expandida: 1 de 3"),
+    payer=PAYER,
+    installments=3,
+)
+
+JUNO_CARNE_PARAMS = {
+    "token": "SANDBOX-TOKEN-EXAMPLE-1234",
+    "responseType": "JSON",
+    "description": "Internet 100 Mb\nParcela [PARCELA] já expandida: 1 de 3",
+    "reference": "C-00AA11BB22CC33DD",
+    "amount": "89.90",
+    "dueDate": "10/01/2099",
+    "installments": "3",
+    "maxOverdueDays": "15",
+    "fine": "2.00",
+    "interest": "0.99",  # 0.033 % a day × 30
+    "payerName": "João da Silva",
+    "payerCpfCnpj": "52998224725",
+    "paymentTypes": "BOLETO",
+    "notifyPayer": "true",
+    "notificationUrl": "https://isp.example.com/api/notifications/juno/3f2a/",
+    "payerEmail": "joao@example.com",
+    "payerPhone": "(16)1234.5678",
+    "billingAddressStreet": "Rua do Rio",
+    "billingAddressNumber": "127",
+    "billingAddressComplement": "casa 2",
+    "billingAddressNeighborhood": "Jardim das Vilas",
+    "billingAddressCity": "São Carlos",
+    "billingAddressState": "SP",
+    "billingAddressPostcode": "13560000",
+}
+
+# An issue-charge answer as the SDK fixtures show it: numeric codes, dd/MM/yyyy, billetDetails.
+JUNO_ISSUE_RESPONSE = {
+    "success": True,
+    "data": {
+        "charges": [
+            {
+                "code": 10012345,
+                "reference": "C-00AA11BB22CC33DD",
+                "dueDate": "10/01/2099",
+                "link": "https://sandbox.boletobancario.com/boletofacil/charge/boleto.pdf?token=abc",
+                "checkoutUrl": "https://sandbox.boletobancario.com/boletofacil/checkout/abc",
+                "installmentLink": "https://sandbox.boletobancario.com/boletofacil/installment/xyz",
+                "payNumber": "42290.00007 00000.000000 00100.123454 3 99850000008990",
+                "billetDetails": {
+                    "bankAccount": "0655/46480-8",
+                    "ourNumber": "176/00010012345-6",
+                    "barcodeNumber": "42293998500000089900000000000000000010012345",
+                    "portfolio": "9",
+                },
+            }
+        ]
+    },
+}
+JUNO_ISSUE_EXPECTED = {
+    "code": "10012345",
+    "reference": "C-00AA11BB22CC33DD",
+    "due_date": DUE,
+    "linha_digitavel": "42290000070000000000000100123454399850000008990",
+    "barcode": "42293998500000089900000000000000000010012345",
+    "bank_account": "0655/46480-8",
+}
+JUNO_CHARGE_KEYS = {"code", "reference", "dueDate", "link", "checkoutUrl", "payNumber", "billetDetails"}
+JUNO_BILLET_KEYS = {"bankAccount", "ourNumber", "barcodeNumber", "portfolio"}
+
+JUNO_ERROR_STATUS = 400
+JUNO_ERROR_RESPONSE = {"success": False, "errorMessage": "Cobrança inválida"}
+
+JUNO_PAYMENT_RESPONSE = {
+    "success": True,
+    "data": {
+        "payment": {
+            "id": 5000123,
+            "amount": 89.9,
+            "date": "12/01/2099",
+            "fee": 1.49,
+            "type": "BOLETO",
+            "status": "CONFIRMED",
+            "charge": {
+                "code": 10012345,
+                "reference": "C-00AA11BB22CC33DD",
+                "amount": 89.9,
+                "dueDate": "10/01/2099",
+            },
+        }
+    },
+}
+JUNO_PAYMENT_EXPECTED = {
+    "payment_id": "5000123",
+    "amount": Decimal("89.90"),
+    "date": dt.date(2099, 1, 12),
+    "fee": Decimal("1.49"),
+    "type": "BOLETO",
+    "status": "CONFIRMED",
+    "charge_code": "10012345",
+    "charge_reference": "C-00AA11BB22CC33DD",
+}
+JUNO_PAYMENT_KEYS = {"id", "amount", "date", "fee", "type", "status", "charge"}
+
+JUNO_NOTIFICATION_FORM = {
+    "paymentToken": "8A4F0C0E4B1D9F2E7C6B5A4938271605",
+    "chargeReference": "C-00AA11BB22CC33DD",
+    "chargeCode": "10012345",
+}
+
+JUNO_BALANCE_RESPONSE = {
+    "success": True,
+    "data": {"balance": 1234.5, "withheldBalance": 0, "transferableBalance": "1234.50"},
+}
+
+# --- Mycontas ------------------------------------------------------------------------------------
+MYCONTAS_CONFIG = AccountConfig(
+    gateway="mycontas",
+    sandbox=False,
+    account_code="KyU3Gp18fgU3TDFyidr9",
+    password="senha-de-cobranca-exemplo",
+    pass_customer_email=True,
+    contra_apresentacao=False,
+    max_overdue_days=15,
+    fine_percent=Decimal("2.00"),
+    daily_interest_percent=Decimal("0.033"),
+)
+
+MYCONTAS_REQUEST = ChargeRequest(
+    reference="T-00AA11BB22CC33DD",
+    amount=Decimal("1234.56"),
+    due_date=DUE,
+    description_lines=("Mensalidade de serviços", "Internet 100 Mb"),
+    payer=PAYER,
+)
+
+MYCONTAS_FORM = {
+    "txtCod_cliente": "KyU3Gp18fgU3TDFyidr9",
+    "txtCod_senha": "senha-de-cobranca-exemplo",
+    "txtTipoCobranca": "B",
+    "txtVencimento": "2099-01-10",
+    "rdContraApresentacao": "N",
+    "txtParcelasCarne": "1",
+    "txtUltimoDia": "N",
+    "txtValor": "123456",  # R$ 1.234,56 in cents (manual v1.1)
+    "rdValorSacado": "N",
+    "txtDescricao1": "Mensalidade de serviços",
+    "txtDescricao2": "Internet 100 Mb",
+    "txtAtraso": "15",
+    "txtMulta": "200",  # 2,00 %
+    "txtTipoMulta": "%",
+    "txtJuros": "3",  # 0,033 % a day keeps two places: 0,03 %
+    "txtTipoJuros": "%",
+    "txtReferencia": "T-00AA11BB22CC33DD",
+    "txtNome": "João da Silva",
+    "txtCPF_CNPJ": "52998224725",
+    "txtEndereco": "Rua do Rio, 127 - casa 2",
+    "txtBairro": "Jardim das Vilas",
+    "txtCep": "13560000",
+    "txtCidade": "São Carlos",
+    "txtEstado": "SP",
+    "txtTelefone1": "(16)1234.5678",
+    "txtEmail": "joao@example.com",
+    "txtTipoRemessa": "1",
+}
+
+MYCONTAS_RETURN_FORM = {
+    **MYCONTAS_FORM,
+    "txtUrl": "http://www.mycontas.com.br/cobranca/?id=9P8eyHrX3h",
+    "cobrancaID": "1234",
+}
