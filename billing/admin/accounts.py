@@ -1,0 +1,132 @@
+"""Provedor › Contas Bancárias: the gateway accounts, and the provider itself."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from billing.admin.common import GuardedActionsMixin, environment_badge
+from billing.forms import BankAccountForm
+from billing.models import BankAccount, Provider
+from billing.services.gateway_access import notification_url
+
+
+def private_host_warning(url: str) -> str:
+    """A warning when the gateway could not reach ``url``: its host is private, loopback or link-local."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address("127.0.0.1")
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return ""  # a host name: cannot be judged without resolving it
+    if not (address.is_private or address.is_loopback or address.is_link_local):
+        return ""
+    return str(
+        _(
+            "The public address %(host)s is private, loopback or link-local: the gateway cannot reach "
+            "it (Juno refuses 172.16.0.0/12, i.e. 172.16.0.0 to 172.31.255.255). Set PUBLIC_BASE_URL "
+            "to the public IP or (dynamic) DNS name of this server."
+        )
+        % {"host": host}
+    )
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
+    form = BankAccountForm
+    change_form_template = "admin/billing/bankaccount/change_form.html"
+    list_display = ("name", "gateway", "environment", "cedente", "state", "active", "updated_at")
+    list_filter = ("gateway", "active", "state")
+    search_fields = ("name", "cedente", "account_code")
+    readonly_fields = ("public_id_display", "environment", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "gateway", "environment", "cedente", "state", "active")}),
+        (
+            _("Juno / Boleto Fácil"),
+            {
+                "fields": ("token", "sandbox_token", "clear_sandbox_token"),
+                "description": _(
+                    "The private token from Juno › Integração. A sandbox token, when present, "
+                    "makes this account talk to the sandbox."
+                ),
+            },
+        ),
+        (_("Mycontas"), {"fields": ("account_code", "account_password")}),
+        (
+            _("Boleto options"),
+            {
+                "fields": (
+                    "pass_customer_email",
+                    "contra_apresentacao",
+                    "max_days_to_update",
+                    "fine_percent",
+                    "daily_interest_percent",
+                    "days_to_write_off",
+                )
+            },
+        ),
+        (_("Remessa options"), {"fields": ("next_remessa_number", "document_kind")}),
+        (_("Rate limit"), {"fields": ("requests_per_second",)}),
+        (
+            _("Record"),
+            {"classes": ("collapse",), "fields": ("public_id_display", "created_at", "updated_at")},
+        ),
+    )
+
+    @admin.display(description=_("environment"))
+    def environment(self, obj: BankAccount) -> str:
+        return environment_badge(obj) if obj.pk else "-"
+
+    @admin.display(description=_("public id"))
+    def public_id_display(self, obj: BankAccount) -> str:
+        return obj.public_id if obj.pk else "-"
+
+    def save_model(self, request: HttpRequest, obj: BankAccount, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        clamped_from = getattr(form, "max_days_clamped_from", None)
+        if clamped_from is not None:
+            self.message_user(
+                request,
+                _("Max days to update was %(given)s; the gateway accepts at most 29 days, so 29 was stored.")
+                % {"given": clamped_from},
+                messages.WARNING,
+            )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        account = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if account is not None:
+            url = notification_url(account)
+            extra.update(
+                {
+                    "notification_url": url,
+                    "notification_url_warning": private_host_warning(url),
+                    "environment_badge": environment_badge(account),
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    class Media:
+        js = ("billing/admin/copy.js",)
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "document", "email", "phone")
+    search_fields = ("name", "document")
+
+
+def account_link(account: BankAccount | None) -> str:
+    if account is None:
+        return "-"
+    return format_html("{} {}", account.name, environment_badge(account))

@@ -1,0 +1,436 @@
+"""Charges (boletos) and carnês: lists, history, and the cancel and retry actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from billing.admin.common import (
+    GuardedActionsMixin,
+    ReadOnlyInline,
+    acting_user,
+    confirmation_page,
+    environment_badge,
+    is_confirmed,
+    state_badge,
+)
+from billing.forms import CancelReasonForm
+from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
+from billing.services import charges as charge_services
+from billing.services.errors import ApplicationError
+from customers.documents import digits
+
+#: A charge still ``issuing`` after this long most likely lost its worker.
+ISSUING_STALE_AFTER = dt.timedelta(minutes=15)
+CANCELLABLE_STATES = (ChargeState.PENDING, ChargeState.FAILED, ChargeState.ISSUED)
+
+
+def _error_text(error: Exception) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("yes", _("Needs attention"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        if self.value() != "yes":
+            return None
+        stale = timezone.now() - ISSUING_STALE_AFTER
+        return queryset.filter(
+            Q(state__in=[ChargeState.UNKNOWN, ChargeState.FAILED])
+            | Q(state=ChargeState.ISSUING, state_changed_at__lt=stale)
+        )
+
+
+class DocumentSearchMixin:
+    """Search by CPF/CNPJ as typed, punctuation and all: ``123.456.789-09`` finds ``12345678909``."""
+
+    document_search_field = "document"
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
+        result, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        number = digits(search_term)
+        if len(number) >= 3 and number != search_term.strip():
+            result = result | queryset.filter(**{f"{self.document_search_field}__contains": number})
+        return result, may_have_duplicates
+
+
+class ChargeEventInline(ReadOnlyInline):
+    model = ChargeEvent
+    verbose_name_plural = _("history")
+    fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("actor")
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = (
+        "gateway_payment_id",
+        "amount",
+        "paid_on",
+        "fee",
+        "status",
+        "amount_mismatch",
+        "source",
+        "created_at",
+    )
+
+
+class GatewayLogInline(ReadOnlyInline):
+    model = GatewayLog
+    verbose_name_plural = _("gateway logs")
+    fields = ("log_link", "endpoint", "outcome", "status_code", "duration_ms", "error_message")
+
+    @admin.display(description=_("at"))
+    def log_link(self, obj: GatewayLog) -> str:
+        url = reverse("admin:billing_gatewaylog_change", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a>', url, timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        )
+
+
+def _customer_link(customer: Any) -> str:
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    return format_html('<a href="{}">{}</a>', url, customer.name)
+
+
+@admin.register(Charge)
+class ChargeAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
+    document_search_field = "customer__document"
+    list_display = (
+        "reference",
+        "customer_name",
+        "amount",
+        "due_date",
+        "state_display",
+        "environment",
+        "gateway_code",
+        "carne_installment",
+    )
+    list_filter = ("state", NeedsAttentionFilter, "bank_account", "due_date")
+    list_select_related = ("customer", "bank_account", "carne")
+    date_hierarchy = "due_date"
+    search_fields = ("^reference", "^gateway_code", "customer__name", "^customer__document")
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ("customer",)
+    raw_id_fields = ("carne",)
+    inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
+    actions = ("cancel_selected_charges", "retry_failed_charges")
+    editable_when = (ChargeState.PENDING, ChargeState.FAILED)
+    gateway_fields = (
+        "gateway_code",
+        "link",
+        "checkout_url",
+        "installment_link",
+        "linha_digitavel",
+        "barcode",
+        "gateway_bank_account",
+        "our_number",
+        "gateway_payload",
+    )
+    audit_fields = (
+        "reference",
+        "state_display",
+        "environment",
+        "state_changed_at",
+        "error_message",
+        "issue_attempts",
+        "paid_after_cancel",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "customer",
+                    "bank_account",
+                    "environment",
+                    "carne",
+                    "installment_number",
+                    "billing_month",
+                    "amount",
+                    "due_date",
+                    "description",
+                )
+            },
+        ),
+        (
+            _("State"),
+            {
+                "fields": (
+                    "state_display",
+                    "state_changed_at",
+                    "error_message",
+                    "issue_attempts",
+                    "paid_after_cancel",
+                )
+            },
+        ),
+        (_("At the gateway"), {"fields": gateway_fields}),
+        (_("Record"), {"classes": ("collapse",), "fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Charges are issued from the customer's page, through the billing services.
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Charge | None = None) -> list[str]:
+        fields = [
+            *self.audit_fields,
+            *self.gateway_fields,
+            "customer",
+            "bank_account",
+            "carne",
+            "installment_number",
+            "billing_month",
+        ]
+        if obj is None or obj.state not in self.editable_when:
+            fields += ["amount", "due_date", "description"]
+        return fields
+
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_name(self, obj: Charge) -> str:
+        return _customer_link(obj.customer)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, obj: Charge) -> str:
+        return state_badge(obj.state, obj.get_state_display())
+
+    @admin.display(description=_("environment"))
+    def environment(self, obj: Charge) -> str:
+        return environment_badge(obj.bank_account)
+
+    @admin.display(description=_("carnê"))
+    def carne_installment(self, obj: Charge) -> str:
+        if obj.carne is None:
+            return "-"
+        return f"{obj.carne.reference} #{obj.installment_number}"
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    @admin.action(description=_("Cancel selected charges"), permissions=["change"])
+    def cancel_selected_charges(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        queryset = queryset.select_related("customer")
+        form = CancelReasonForm(request.POST if is_confirmed(request) else None)
+        if not (is_confirmed(request) and form.is_valid()):
+            refused = [c for c in queryset if c.state not in CANCELLABLE_STATES]
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="cancel_selected_charges",
+                title=_("Cancel charges"),
+                question=_(
+                    "Cancel these charges? Issued boletos are cancelled at the gateway within the hour; "
+                    "pending and failed ones are cancelled here at once."
+                ),
+                confirm_label=_("Yes, cancel them"),
+                items=[
+                    f"{c.reference} · {c.customer.name} · {c.amount} · {c.get_state_display()}"
+                    for c in queryset
+                ],
+                form=form,
+                warnings=[
+                    _("%(reference)s is %(state)s and will not be cancelled.")
+                    % {"reference": c.reference, "state": c.get_state_display()}
+                    for c in refused
+                ],
+            )
+        done = 0
+        for charge in queryset:
+            if charge.state == ChargeState.PAID:
+                self.message_user(
+                    request,
+                    _("%(reference)s: a paid charge cannot be cancelled.") % {"reference": charge.reference},
+                    messages.ERROR,
+                )
+                continue
+            try:
+                charge_services.charge_request_cancel(
+                    charge=charge, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{charge.reference}: {_error_text(error)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d charge cancelled or sent for cancelling.",
+                    "%(count)d charges cancelled or sent for cancelling.",
+                    done,
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description=_("Retry failed charges"), permissions=["change"])
+    def retry_failed_charges(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        queryset = queryset.select_related("customer")
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="retry_failed_charges",
+                title=_("Retry failed charges"),
+                question=_("Send these failed charges to the gateway again?"),
+                confirm_label=_("Yes, retry them"),
+                items=[f"{c.reference} · {c.customer.name} · {c.error_message or '-'}" for c in queryset],
+                warnings=[
+                    _("%(reference)s is %(state)s, not failed, and will be skipped.")
+                    % {"reference": c.reference, "state": c.get_state_display()}
+                    for c in queryset
+                    if c.state != ChargeState.FAILED
+                ],
+            )
+        done = 0
+        for charge in queryset:
+            if charge.state != ChargeState.FAILED:
+                continue
+            try:
+                charge_services.charge_retry(charge=charge, actor=acting_user(request))
+            except ApplicationError as error:
+                self.message_user(request, f"{charge.reference}: {_error_text(error)}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d charge queued again.", "%(count)d charges queued again.", done)
+            % {"count": done},
+            messages.SUCCESS if done else messages.WARNING,
+        )
+        return None
+
+
+class InstallmentInline(ReadOnlyInline):
+    model = Charge
+    fk_name = "carne"
+    verbose_name = _("installment")
+    verbose_name_plural = _("installments")
+    fields = ("installment_number", "charge_link", "due_date", "amount", "state_display", "gateway_code")
+    ordering = ("installment_number",)
+
+    @admin.display(description=_("reference"))
+    def charge_link(self, obj: Charge) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_charge_change", args=[obj.pk]), obj.reference
+        )
+
+    @admin.display(description=_("state"))
+    def state_display(self, obj: Charge) -> str:
+        return state_badge(obj.state, obj.get_state_display())
+
+
+@admin.register(Carne)
+class CarneAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
+    document_search_field = "customer__document"
+    list_display = (
+        "reference",
+        "customer_name",
+        "installments",
+        "amount",
+        "first_due_date",
+        "state",
+        "environment",
+        "created_at",
+    )
+    list_filter = ("state", "bank_account", "first_due_date")
+    list_select_related = ("customer", "bank_account")
+    search_fields = ("^reference", "customer__name", "^customer__document")
+    show_full_result_count = False
+    inlines = (InstallmentInline,)
+    actions = ("cancel_carnes",)
+    readonly_fields = (
+        "reference",
+        "customer",
+        "bank_account",
+        "environment",
+        "installments",
+        "amount",
+        "first_due_date",
+        "last_day_of_month",
+        "state",
+        "installment_link",
+        "created_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_name(self, obj: Carne) -> str:
+        return _customer_link(obj.customer)
+
+    @admin.display(description=_("environment"))
+    def environment(self, obj: Carne) -> str:
+        return environment_badge(obj.bank_account)
+
+    @admin.action(description=_("Cancel carnê"), permissions=["change"])
+    def cancel_carnes(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        queryset = queryset.select_related("customer")
+        form = CancelReasonForm(request.POST if is_confirmed(request) else None)
+        if not (is_confirmed(request) and form.is_valid()):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="cancel_carnes",
+                title=_("Cancel carnês"),
+                question=_("Cancel every open installment of these carnês? Paid installments stay paid."),
+                confirm_label=_("Yes, cancel them"),
+                items=[
+                    f"{c.reference} · {c.customer.name} · {c.installments} × {c.amount}" for c in queryset
+                ],
+                form=form,
+                warnings=[
+                    _("%(reference)s is already cancelled.") % {"reference": c.reference}
+                    for c in queryset
+                    if c.state == CarneState.CANCELLED
+                ],
+            )
+        for carne in queryset:
+            try:
+                charges = charge_services.carne_request_cancel(
+                    carne=carne, actor=acting_user(request), reason=form.cleaned_data["reason"]
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{carne.reference}: {_error_text(error)}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(reference)s: %(count)d installment cancelled or sent for cancelling.",
+                        "%(reference)s: %(count)d installments cancelled or sent for cancelling.",
+                        len(charges),
+                    )
+                    % {"reference": carne.reference, "count": len(charges)},
+                    messages.SUCCESS,
+                )
+        return None

@@ -1,0 +1,149 @@
+"""Pieces shared by the billing and customer admins: badges, read-only admins, confirmation pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from billing.models import BankAccount, ChargeState
+
+CONFIRMATION_TEMPLATE = "admin/cobranca/action_confirmation.html"
+
+STATE_COLORS = {
+    ChargeState.PENDING: "#6c757d",
+    ChargeState.ISSUING: "#0d6efd",
+    ChargeState.ISSUED: "#0a58ca",
+    ChargeState.UNKNOWN: "#d63384",
+    ChargeState.FAILED: "#dc3545",
+    ChargeState.CANCEL_REQUESTED: "#fd7e14",
+    ChargeState.CANCELLED: "#495057",
+    ChargeState.PAID: "#198754",
+    ChargeState.REFUNDED: "#6f42c1",
+}
+
+
+def badge(text: object, color: str) -> SafeString:
+    return format_html(
+        '<span class="cobranca-badge" style="background:{};color:#fff;padding:1px 7px;'
+        'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>',
+        color,
+        text,
+    )
+
+
+def state_badge(state: str, label: object) -> SafeString:
+    return badge(label, STATE_COLORS.get(state, "#6c757d"))  # type: ignore[call-overload]
+
+
+def environment_badge(account: BankAccount | None) -> SafeString | str:
+    """ "Sandbox" (test environment) or "Production", from ``BankAccount.is_sandbox``."""
+    if account is None:
+        return "-"
+    if account.is_sandbox:
+        return badge(_("Sandbox"), "#fd7e14")
+    return badge(_("Production"), "#198754")
+
+
+class ReadOnlyAdminMixin:
+    """Audit data: staff may look, nobody may add, change or delete through the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [str(name) for name in self.fields or []]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class GuardedActionsMixin:
+    """A POSTed action the user may not run answers 403, not a silent "No action selected"."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "POST":
+            requested = set(request.POST.getlist("action"))
+            known = {getattr(a, "__name__", a) for a in (self.actions or [])}  # type: ignore[attr-defined]
+            allowed = set(self.get_actions(request))  # type: ignore[attr-defined]
+            if requested & known - allowed:
+                raise PermissionDenied
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
+def acting_user(request: HttpRequest) -> AbstractBaseUser | None:
+    """The staff member behind an admin request (admin views always have one)."""
+    user = request.user
+    return user if isinstance(user, AbstractBaseUser) else None
+
+
+def is_confirmed(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get("post") == "yes"
+
+
+def confirmation_page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: StrOrPromise,
+    question: StrOrPromise,
+    confirm_label: StrOrPromise,
+    items: Iterable[Any] | None = None,
+    form: Any = None,
+    warnings: Iterable[StrOrPromise] = (),
+) -> TemplateResponse:
+    """The intermediate page of a bulk action, as ``delete_selected`` shows before deleting."""
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "confirm_label": confirm_label,
+        "queryset": queryset,
+        "items": list(items) if items is not None else list(queryset),
+        "form": form,
+        "warnings": list(warnings),
+        "opts": opts,
+        "action_name": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+
+def report_errors(modeladmin: admin.ModelAdmin, request: HttpRequest, errors: list[str]) -> None:
+    for error in errors:
+        modeladmin.message_user(request, error, messages.ERROR)

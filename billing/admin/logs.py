@@ -1,0 +1,74 @@
+"""Controle de logs: every outbound gateway exchange, redacted, for staff to read why a call failed."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from billing.admin.common import ReadOnlyAdminMixin, badge
+from billing.models import ExchangeOutcome, GatewayLog
+
+OUTCOME_COLORS = {
+    ExchangeOutcome.OK: "#198754",
+    ExchangeOutcome.REJECTED: "#dc3545",
+    ExchangeOutcome.UNAVAILABLE: "#fd7e14",
+    ExchangeOutcome.INVALID: "#6f42c1",
+}
+
+
+def preformatted(text: str) -> str:
+    return format_html('<pre style="white-space:pre-wrap;max-width:100%;margin:0">{}</pre>', text or "-")
+
+
+@admin.register(GatewayLog)
+class GatewayLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "bank_account",
+        "endpoint",
+        "outcome_display",
+        "status_code",
+        "duration_ms",
+        "reference",
+        "gateway_code",
+        "error_message",
+    )
+    list_filter = ("bank_account", "endpoint", "outcome", "created_at")
+    list_select_related = ("bank_account",)
+    search_fields = ("^reference", "^gateway_code")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "bank_account",
+        "gateway",
+        "endpoint",
+        "method",
+        "url",
+        "outcome_display",
+        "status_code",
+        "duration_ms",
+        "reference",
+        "gateway_code",
+        "charge",
+        "error_class",
+        "error_message",
+        "request_display",
+        "response_display",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_display(self, obj: GatewayLog) -> str:
+        return badge(obj.get_outcome_display(), OUTCOME_COLORS.get(obj.outcome, "#6c757d"))  # type: ignore[call-overload]
+
+    @admin.display(description=_("request (redacted)"))
+    def request_display(self, obj: GatewayLog) -> str:
+        return preformatted(json.dumps(obj.request_params, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description=_("response"))
+    def response_display(self, obj: GatewayLog) -> str:
+        return preformatted(obj.response_body)

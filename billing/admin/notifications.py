@@ -1,0 +1,63 @@
+"""Every inbound gateway request, raw, as it arrived (the inbox)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from billing.admin.common import GuardedActionsMixin, ReadOnlyAdminMixin
+from billing.admin.logs import preformatted
+from billing.models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "received_at",
+        "gateway",
+        "bank_account",
+        "status",
+        "charge_reference",
+        "payment_token",
+        "attempts",
+        "remote_addr",
+        "processed_at",
+    )
+    list_filter = ("status", "gateway", "bank_account", "received_at")
+    list_select_related = ("bank_account",)
+    search_fields = ("^charge_reference", "^payment_token")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    #: Extension point: the "reprocess" action is added to this list (with permissions=["change"]
+    #: and an ``has_change_permission`` that allows it) by whoever builds it.
+    actions: list[Any] = []
+    fields = (
+        "received_at",
+        "gateway",
+        "bank_account",
+        "path",
+        "remote_addr",
+        "status",
+        "error",
+        "attempts",
+        "processed_at",
+        "payment_token",
+        "charge_reference",
+        "charge",
+        "payment",
+        "headers_display",
+        "body_display",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("headers"))
+    def headers_display(self, obj: Notification) -> str:
+        return preformatted(json.dumps(obj.headers, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description=_("raw body"))
+    def body_display(self, obj: Notification) -> str:
+        return preformatted(obj.body)

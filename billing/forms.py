@@ -1,0 +1,248 @@
+"""Admin forms for bank accounts and for issuing charges and carnês from a customer's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import BankAccount, Gateway
+from billing.models.accounts import MAX_DAYS_TO_UPDATE
+from billing.services.dates import add_months, due_date_for
+from billing.services.dates import today as local_today
+
+FINE_PERCENT_MAX = Decimal("2.00")
+DAILY_INTEREST_MAX = Decimal("0.33")
+DAYS_TO_WRITE_OFF_MAX = 29
+CARNE_INSTALLMENTS_MAX = 24
+
+SECRET_FIELDS = ("token", "sandbox_token", "account_password")
+#: Secrets shorter than this never show even their last characters.
+_MIN_LENGTH_TO_HINT = 12
+
+
+def secret_hint(value: str, *, reveal_tail: bool = True) -> str:
+    """What staff see of a stored secret: at most its last 4 characters."""
+    if not value:
+        return str(_("Nothing stored."))
+    if reveal_tail and len(value) >= _MIN_LENGTH_TO_HINT:
+        return str(_("Stored: …%(tail)s. Leave blank to keep it.") % {"tail": value[-4:]})
+    return str(_("A value is stored. Leave blank to keep it."))
+
+
+class SecretInput(forms.PasswordInput):
+    """Never renders the stored value back, even after a failed submit."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False)
+
+
+class BankAccountForm(forms.ModelForm):
+    token = forms.CharField(label=_("production token"), required=False, widget=SecretInput())
+    sandbox_token = forms.CharField(label=_("sandbox token"), required=False, widget=SecretInput())
+    clear_sandbox_token = forms.BooleanField(
+        label=_("clear the sandbox token"),
+        required=False,
+        help_text=_("Removes the sandbox token: the account goes back to production."),
+    )
+    account_password = forms.CharField(label=_("account password"), required=False, widget=SecretInput())
+    max_days_to_update = forms.IntegerField(
+        label=_("max days to update"),
+        initial=MAX_DAYS_TO_UPDATE,
+        help_text=_("Days after the due date the boleto is still accepted (1 to 29; more is stored as 29)."),
+    )
+    fine_percent = forms.DecimalField(
+        label=_("fine %"),
+        max_digits=6,
+        decimal_places=2,
+        initial=Decimal("2.00"),
+        help_text=_("Charged once after the due date; 0 to 2.00 (legal maximum)."),
+    )
+    daily_interest_percent = forms.DecimalField(
+        label=_("daily interest %"),
+        max_digits=6,
+        decimal_places=3,
+        initial=Decimal("0.033"),
+        help_text=_("Per day late; 0 to 0.33 (usually 0.033, i.e. 1 % a month)."),
+    )
+    days_to_write_off = forms.IntegerField(
+        label=_("days to write off"),
+        initial=15,
+        help_text=_("Days after the due date before the boleto is written off; 0 to 29."),
+    )
+
+    class Meta:
+        model = BankAccount
+        fields = [
+            "name",
+            "gateway",
+            "cedente",
+            "state",
+            "active",
+            "token",
+            "sandbox_token",
+            "account_code",
+            "account_password",
+            "pass_customer_email",
+            "contra_apresentacao",
+            "max_days_to_update",
+            "fine_percent",
+            "daily_interest_percent",
+            "days_to_write_off",
+            "next_remessa_number",
+            "document_kind",
+            "requests_per_second",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Set when a max-days value above 29 was stored as 29 (the admin shows a warning).
+        self.max_days_clamped_from: int | None = None
+        instance = self.instance
+        self.fields["token"].help_text = secret_hint(instance.token)
+        self.fields["sandbox_token"].help_text = " ".join(
+            [secret_hint(instance.sandbox_token), str(_("When filled in, this account uses the sandbox."))]
+        )
+        self.fields["account_password"].help_text = secret_hint(instance.account_password, reveal_tail=False)
+
+    # Secrets: a blank field keeps what is stored.
+    def clean_token(self) -> str:
+        return self.cleaned_data["token"].strip() or self.instance.token
+
+    def clean_sandbox_token(self) -> str:
+        return self.cleaned_data["sandbox_token"].strip() or self.instance.sandbox_token
+
+    def clean_account_password(self) -> str:
+        return self.cleaned_data["account_password"] or self.instance.account_password
+
+    def clean_max_days_to_update(self) -> int:
+        value = self.cleaned_data["max_days_to_update"]
+        if value < 1:
+            raise forms.ValidationError(_("Max days to update must be at least 1."), code="min_value")
+        if value > MAX_DAYS_TO_UPDATE:
+            # Seed FAQ 5.7: the gateway's maximum is 29 days; a larger value counts as 29.
+            self.max_days_clamped_from = value
+            return MAX_DAYS_TO_UPDATE
+        return value
+
+    def clean_fine_percent(self) -> Decimal:
+        value = self.cleaned_data["fine_percent"]
+        if not Decimal("0") <= value <= FINE_PERCENT_MAX:
+            raise forms.ValidationError(
+                _("The fine must be between 0 and 2.00 %% (the legal maximum); %(value)s was given."),
+                code="fine_range",
+                params={"value": value},
+            )
+        return value
+
+    def clean_daily_interest_percent(self) -> Decimal:
+        value = self.cleaned_data["daily_interest_percent"]
+        if not Decimal("0") <= value <= DAILY_INTEREST_MAX:
+            raise forms.ValidationError(
+                _("The daily interest must be between 0 and 0.33 %%; %(value)s was given."),
+                code="interest_range",
+                params={"value": value},
+            )
+        return value
+
+    def clean_days_to_write_off(self) -> int:
+        value = self.cleaned_data["days_to_write_off"]
+        if not 0 <= value <= DAYS_TO_WRITE_OFF_MAX:
+            raise forms.ValidationError(
+                _("Days to write off must be between 0 and 29; %(value)s was given."),
+                code="write_off_range",
+                params={"value": value},
+            )
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_sandbox_token"):
+            if self.data.get(self.add_prefix("sandbox_token")):
+                self.add_error(
+                    "clear_sandbox_token",
+                    _("Either type a new sandbox token or clear it, not both."),
+                )
+            cleaned["sandbox_token"] = None
+        gateway = cleaned.get("gateway")
+        if gateway == Gateway.JUNO and not (cleaned.get("token") or cleaned.get("sandbox_token")):
+            self.add_error("token", _("A Juno account needs a production token or a sandbox token."))
+        if gateway == Gateway.MYCONTAS:
+            if not cleaned.get("account_code"):
+                self.add_error("account_code", _("A Mycontas account needs its account code."))
+            if not cleaned.get("account_password"):
+                self.add_error("account_password", _("A Mycontas account needs its password."))
+        return cleaned
+
+
+def next_due_date(due_day: int, today: dt.date) -> dt.date:
+    """The next date on ``due_day`` after ``today`` (the month's last day in shorter months)."""
+    this_month = due_date_for(today.year, today.month, due_day)
+    if this_month > today:
+        return this_month
+    return add_months(this_month, 1, due_day=due_day)
+
+
+class IssueChargeForm(forms.Form):
+    """A título avulso for one customer (MK-Auth: "+" under *Títulos avulsos*)."""
+
+    amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    due_date = forms.DateField(label=_("due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(
+        label=_("description"),
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial="Internet [MES]/[ANO]",
+        help_text=_("[MES] and [ANO] are replaced by the due month and year when the charge is issued."),
+    )
+
+    def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today or local_today()
+
+    def clean_due_date(self) -> dt.date:
+        value = self.cleaned_data["due_date"]
+        if value < self.today:
+            raise forms.ValidationError(_("The due date cannot be in the past."), code="past_due_date")
+        return value
+
+
+class IssueCarneForm(forms.Form):
+    """A carnê for one customer (MK-Auth: "+" under *Carnê atual*)."""
+
+    installments = forms.IntegerField(
+        label=_("installments"), min_value=1, max_value=CARNE_INSTALLMENTS_MAX, initial=12
+    )
+    first_due_date = forms.DateField(
+        label=_("first due date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    amount = forms.DecimalField(
+        label=_("installment amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    last_day_of_month = forms.BooleanField(label=_("due on the last day of each month"), required=False)
+    description = forms.CharField(
+        label=_("description"),
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial="Internet [MES]/[ANO] - parcela [PARCELA]",
+        help_text=_("[MES], [ANO] and [PARCELA] are replaced for each installment when it is issued."),
+    )
+
+    def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today or local_today()
+
+    def clean_first_due_date(self) -> dt.date:
+        value = self.cleaned_data["first_due_date"]
+        if value < self.today:
+            raise forms.ValidationError(_("The first due date cannot be in the past."), code="past_due_date")
+        return value
+
+
+class CancelReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"), required=False, max_length=300, widget=forms.TextInput(attrs={"size": 60})
+    )

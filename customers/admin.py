@@ -1,0 +1,351 @@
+"""Customers in the admin: list, import, billing type in bulk, and issuing títulos and carnês."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ImportMixin
+
+from billing.admin.charges import DocumentSearchMixin
+from billing.admin.common import (
+    GuardedActionsMixin,
+    acting_user,
+    confirmation_page,
+    environment_badge,
+    is_confirmed,
+    state_badge,
+)
+from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
+from billing.models import Carne, CarneState, Charge
+from billing.services import charges as charge_services
+from billing.services import customers as customer_services
+from billing.services.dates import today
+from billing.services.errors import ApplicationError
+from customers.forms import BillingTypeForm, CustomerAdminForm
+from customers.models import BillingType, Customer
+from customers.resources import CustomerResource, template_csv
+
+#: How many of a customer's títulos avulsos the change page lists.
+RECENT_CHARGES_SHOWN = 12
+ISSUE_PERMISSION = "billing.add_charge"
+
+
+def portal_url(customer: Customer) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/portal/{customer.portal_token}/"
+
+
+@admin.register(Customer)
+class CustomerAdmin(ImportMixin, GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
+    form = CustomerAdminForm
+    resource_classes = [CustomerResource]
+    import_template_name = "admin/customers/customer/import.html"
+    change_form_template = "admin/customers/customer/change_form.html"
+    list_display = (
+        "name",
+        "document_formatted",
+        "billing_type",
+        "bank_account",
+        "plan_amount",
+        "due_day",
+        "status",
+    )
+    list_filter = ("billing_type", "status", "bank_account", "state")
+    list_select_related = ("bank_account",)
+    search_fields = ("name", "^document", "email")
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ("bank_account",)
+    readonly_fields = ("portal_link", "created_at", "updated_at")
+    actions = ("change_billing_type", "issue_new_portal_link")
+    fieldsets = (
+        (None, {"fields": ("name", "document", "status")}),
+        (_("Contact"), {"fields": ("email", "secondary_email", "phone", "mobile", "birth_date")}),
+        (
+            _("Address"),
+            {"fields": ("street", "number", "complement", "neighborhood", "city", "state", "postcode")},
+        ),
+        (
+            _("Billing"),
+            {"fields": ("bank_account", "billing_type", "plan_amount", "due_day")},
+        ),
+        (_("Subscriber portal"), {"fields": ("portal_link",)}),
+        (_("Notes"), {"fields": ("notes",)}),
+        (_("Record"), {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
+    )
+
+    class Media:
+        js = ("billing/admin/copy.js",)
+
+    @admin.display(description=_("CPF/CNPJ"), ordering="document")
+    def document_formatted(self, obj: Customer) -> str:
+        return obj.document_display
+
+    @admin.display(description=_("portal link"))
+    def portal_link(self, obj: Customer) -> str:
+        if not obj.pk:
+            return str(_("Created with the customer."))
+        renew = reverse("admin:customers_customer_renew_portal_link", args=[obj.pk])
+        return format_html(
+            '<code id="portal-link">{}</code> '
+            '<button type="button" class="button" data-copy="portal-link" data-copied-label="{}">{}</button> '
+            '<a class="button" href="{}">{}</a>',
+            portal_url(obj),
+            _("Copied"),
+            _("Copy"),
+            renew,
+            _("Issue a new portal link"),
+        )
+
+    # --- import ----------------------------------------------------------------------------------
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.add_customer")
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request,
+                _("Nothing was imported: some rows have errors. Fix the file and import it again."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:customers_customer_import"))
+        return super().process_result(result, request)
+
+    def import_template_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="customers-template.csv"'
+        return response
+
+    # --- urls ------------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "import/template.csv",
+                wrap(self.import_template_view),
+                name="customers_customer_import_template",
+            ),
+            path(
+                "<int:pk>/issue-charge/", wrap(self.issue_charge_view), name="customers_customer_issue_charge"
+            ),
+            path("<int:pk>/issue-carne/", wrap(self.issue_carne_view), name="customers_customer_issue_carne"),
+            path(
+                "<int:pk>/renew-portal-link/",
+                wrap(self.renew_portal_link_view),
+                name="customers_customer_renew_portal_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- change page: títulos avulsos and carnê atual --------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        customer = self.get_object(request, object_id)
+        if customer is not None:
+            extra.update(self._billing_context(request, customer))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _billing_context(self, request: HttpRequest, customer: Customer) -> dict[str, Any]:
+        singles = list(
+            Charge.objects.filter(customer=customer, carne__isnull=True)
+            .select_related("bank_account")
+            .order_by("-due_date", "-id")[:RECENT_CHARGES_SHOWN]
+        )
+        carne = (
+            Carne.objects.filter(customer=customer)
+            .select_related("bank_account")
+            .order_by("-state", "-created_at", "-id")  # "open" sorts before "finished"/"cancelled"
+            .first()
+        )
+        installments = list(carne.installment_charges.order_by("installment_number")) if carne else []
+        return {
+            "single_charges": [(c, state_badge(c.state, c.get_state_display())) for c in singles],
+            "current_carne": carne,
+            "current_carne_open": carne is not None and carne.state == CarneState.OPEN,
+            "carne_installments": [(c, state_badge(c.state, c.get_state_display())) for c in installments],
+            "account_badge": environment_badge(customer.bank_account),
+            "can_issue": request.user.has_perm(ISSUE_PERMISSION),
+        }
+
+    def _customer_for_issue(self, request: HttpRequest, pk: int) -> Customer:
+        customer = get_object_or_404(Customer.objects.select_related("bank_account"), pk=pk)
+        if not (request.user.has_perm(ISSUE_PERMISSION) and self.has_view_permission(request, customer)):
+            raise PermissionDenied
+        return customer
+
+    def _issue_page(
+        self, request: HttpRequest, customer: Customer, form: Any, title: str
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "customer": customer,
+            "opts": self.opts,
+            "original": customer,
+            "account_badge": environment_badge(customer.bank_account),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/customers/customer/issue_form.html", context)
+
+    def _back_to(self, customer: Customer) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[customer.pk]))
+
+    def issue_charge_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = self._customer_for_issue(request, pk)
+        current = today()
+        form = IssueChargeForm(
+            request.POST or None,
+            today=current,
+            initial={"amount": customer.plan_amount, "due_date": next_due_date(customer.due_day, current)},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                charge = charge_services.charge_create(
+                    customer=customer, created_by=acting_user(request), **form.cleaned_data
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    _("Charge %(reference)s created; it is being sent to the gateway.")
+                    % {"reference": charge.reference},
+                    messages.SUCCESS,
+                )
+                return self._back_to(customer)
+        return self._issue_page(request, customer, form, str(_("Issue a single charge")))
+
+    def issue_carne_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = self._customer_for_issue(request, pk)
+        current = today()
+        form = IssueCarneForm(
+            request.POST or None,
+            today=current,
+            initial={
+                "amount": customer.plan_amount,
+                "first_due_date": next_due_date(customer.due_day, current),
+            },
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                carne = charge_services.carne_create(
+                    customer=customer, created_by=acting_user(request), **form.cleaned_data
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "Carnê %(reference)s created with %(count)d installments; "
+                        "it is being sent to the gateway."
+                    )
+                    % {"reference": carne.reference, "count": carne.installments},
+                    messages.SUCCESS,
+                )
+                return self._back_to(customer)
+        return self._issue_page(request, customer, form, str(_("Issue a carnê")))
+
+    def renew_portal_link_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(Customer, pk=pk)
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        if is_confirmed(request):
+            customer_services.customer_rotate_portal_token(customer=customer)
+            self.message_user(
+                request, _("A new portal link was issued; the old one no longer works."), messages.SUCCESS
+            )
+            return self._back_to(customer)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Issue a new portal link"),
+            "customer": customer,
+            "opts": self.opts,
+            "original": customer,
+        }
+        return TemplateResponse(request, "admin/customers/customer/renew_portal_link.html", context)
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    @admin.action(description=_("Change billing type"), permissions=["change"])
+    def change_billing_type(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        form = BillingTypeForm(request.POST if is_confirmed(request) else None)
+        if not (is_confirmed(request) and form.is_valid()):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="change_billing_type",
+                title=_("Change billing type"),
+                question=_(
+                    "Choose the billing type for these customers. Charges already created keep theirs; "
+                    "the next ones follow the new type."
+                ),
+                confirm_label=_("Apply"),
+                items=[f"{c.name} · {c.document_display} · {c.get_billing_type_display()}" for c in queryset],
+                form=form,
+            )
+        billing_type = form.cleaned_data["billing_type"]
+        try:
+            changed = customer_services.customers_set_billing_type(
+                customers=list(queryset.values_list("pk", flat=True)),
+                billing_type=billing_type,
+                actor=acting_user(request),
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d customer changed to %(type)s.", "%(count)d customers changed to %(type)s.", changed
+            )
+            % {"count": changed, "type": BillingType(billing_type).label},
+            messages.SUCCESS,
+        )
+        return None
+
+    @admin.action(description=_("Issue a new portal link"), permissions=["change"])
+    def issue_new_portal_link(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="issue_new_portal_link",
+                title=_("Issue a new portal link"),
+                question=_(
+                    "Issue a new portal link for these customers? Their current links stop working at once."
+                ),
+                confirm_label=_("Yes, issue new links"),
+                items=[f"{c.name} · {c.document_display}" for c in queryset],
+            )
+        count = 0
+        for customer in queryset:
+            customer_services.customer_rotate_portal_token(customer=customer)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d new portal link issued.", "%(count)d new portal links issued.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        return None
