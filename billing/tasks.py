@@ -1,48 +1,77 @@
 """Celery tasks: thin wrappers that take ids, re-read rows and call one service each.
 
-Every task is safe to run twice (the services check the state under a row lock), so they ack late:
-a worker killed mid-task gets the message redelivered instead of losing it.
+Every task is safe to run twice (the services check the state under a row lock), so messages are
+acknowledged late (settings: ``CELERY_TASK_ACKS_LATE``): a worker killed mid-task gets the message
+redelivered by Redis instead of losing it. Transport errors retry with exponential backoff and full
+jitter; after :data:`MAX_RETRIES` the charge stays ``pending``/``unknown``/``cancel_requested`` and
+the hourly sweep takes it from there. A gateway's rejection is recorded by the service (``failed``)
+and never retried.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
 
-from billing.services import charges
+from billing.services import charges, sweep
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 6
 BACKOFF_BASE_SECONDS = 10
-BACKOFF_CAP_SECONDS = 600  # stays below the Redis visibility timeout (see settings)
+#: Stays below the Redis visibility timeout (CELERY_BROKER_VISIBILITY_TIMEOUT), asserted in a test.
+BACKOFF_CAP_SECONDS = 600
+
+ISSUE_CHARGE = "billing.issue_charge"
+CANCEL_CHARGE = "billing.cancel_charge"
+SWEEP = "billing.sweep"
+
+#: Errors worth another try later: the gateway's transport, and a busy database (SQLite's lock).
+RETRYABLE = (GatewayUnavailable, OperationalError)
 
 
 def backoff(retries: int) -> int:
-    """Exponential backoff with full jitter: 10 s, 20 s, 40 s ... capped at 10 minutes."""
+    """Exponential backoff with full jitter: up to 10 s, 20 s, 40 s ... capped at 10 minutes."""
     return random.randint(1, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**retries))
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
-def issue_charge(self, charge_id: int) -> str:
+def _retry_or_defer(task: Any, exc: Exception, what: str, charge_id: int) -> str:
+    message = getattr(exc, "message", None) or type(exc).__name__
+    if task.request.retries >= task.max_retries:
+        logger.warning("%s of charge %s left for the sweep: %s", what, charge_id, message)
+        return "deferred"
+    raise task.retry(exc=exc, countdown=backoff(task.request.retries))
+
+
+@shared_task(
+    bind=True, name=ISSUE_CHARGE, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
+)
+def issue_charge(self: Any, charge_id: int) -> str:
+    """Send one charge (or its whole carnê) to the gateway; ``unknown`` ones are looked up first."""
     try:
         return charges.charge_issue(charge_id=charge_id, actor_label="task:issue_charge").state
-    except GatewayUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            logger.warning("issue of charge %s left for the sweep: %s", charge_id, exc.message)
-            return "deferred"
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except RETRYABLE as exc:
+        return _retry_or_defer(self, exc, "issue", charge_id)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
-def cancel_charge(self, charge_id: int) -> str:
+@shared_task(
+    bind=True, name=CANCEL_CHARGE, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
+)
+def cancel_charge(self: Any, charge_id: int) -> str:
+    """Cancel a ``cancel_requested`` charge at the gateway."""
     try:
         return charges.charge_cancel_at_gateway(charge_id=charge_id, actor_label="task:cancel_charge").state
-    except GatewayUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            logger.warning("cancel of charge %s left for the sweep: %s", charge_id, exc.message)
-            return "deferred"
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except RETRYABLE as exc:
+        return _retry_or_defer(self, exc, "cancel", charge_id)
+
+
+@shared_task(name=SWEEP, acks_late=True, ignore_result=True)
+def run_sweep() -> dict[str, int]:
+    """The hourly safety net: hands every stranded charge to the tasks above (see services.sweep)."""
+    result = sweep.sweep_run(dispatch=sweep.enqueue_dispatch)
+    return result.as_dict() if result is not None else {"skipped": 1}

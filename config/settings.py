@@ -162,16 +162,29 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------------------------
 # With no broker configured, kombu's filesystem transport under var/ needs no server: good for one
-# machine (the demo). Production and CI set CELERY_BROKER_URL=redis://...
+# machine (the demo; run the worker with `--pool threads`). Production and CI set
+# CELERY_BROKER_URL=redis://... Every task is idempotent (the services check the state under a row
+# lock), so messages are acknowledged only after the task ran and re-delivered if a worker dies.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_IS_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+# Redis re-delivers a message nobody acknowledged within this many seconds. It must exceed every
+# retry countdown (billing.tasks.BACKOFF_CAP_SECONDS) and the longest task, or a delayed retry would
+# be delivered twice (harmless, the tasks are idempotent, but wasteful).
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Gateway calls wait on the network: threads, not processes, are the right pool for them.
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=8)
+# One message at a time per worker slot: a killed worker strands at most its running tasks.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _BROKER_DIR = VAR_DIR / "broker"
+    _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
     for _folder in ("queue", "processed"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    # The filesystem transport deletes a message when a worker takes it (it has no "unacked"
+    # state): a worker killed mid-task loses its message and the hourly sweep picks the charge up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
@@ -180,12 +193,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The sweep: charges stuck in `issuing` longer than the gateway timeouts plus this margin are
+# presumed abandoned by a dead worker and looked up; pending work younger than SWEEP_MIN_AGE is left
+# to the tasks already queued for it.
+SWEEP_ISSUING_MARGIN_SECONDS = env.int("SWEEP_ISSUING_MARGIN_SECONDS", default=60)
+SWEEP_MIN_AGE_SECONDS = env.int("SWEEP_MIN_AGE_SECONDS", default=300)
+SWEEP_LEASE_SECONDS = env.int("SWEEP_LEASE_SECONDS", default=600)
+# Per bank account request rate (BankAccount.requests_per_second) is counted in the default cache.
+# The file cache default counts per machine only; set CACHE_URL=redis://... when workers run on
+# several machines so they share one budget. A call waits at most this long for its turn.
+GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS", default=10.0)
 
 # --- Gateways -----------------------------------------------------------------------------------
 JUNO_BASE_URL = env.str(

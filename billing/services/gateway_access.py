@@ -66,6 +66,9 @@ def log_recorder(account: BankAccount, charge_id: int | None = None) -> Exchange
 
 
 def gateway_for(account: BankAccount, *, charge_id: int | None = None) -> GatewayAdapter:
+    from billing.services.ratelimit import rate_limited
     from gateways.registry import get_gateway
 
-    return get_gateway(account_config(account), recorder=log_recorder(account, charge_id))
+    adapter = get_gateway(account_config(account), recorder=log_recorder(account, charge_id))
+    # Every network call takes a slot of the account's requests_per_second, shared by all workers.
+    return rate_limited(adapter, account_id=account.pk, per_second=account.requests_per_second)

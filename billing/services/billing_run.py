@@ -1,0 +1,346 @@
+"""The monthly billing run: one charge per active customer and month, generated in bulk.
+
+For a month (its first day, ``billing_month``):
+
+- customers billed by *título* get that month's título at their plan amount, due on their due day
+  (:func:`~billing.services.dates.due_date_for`), moved to the next business day of their bank
+  account's UF (weekends, national and state holidays);
+- customers billed by *carnê* get a new 12-installment carnê starting that month once their current
+  carnê has no open installment left for this month or later.
+
+At most one charge per customer and month: the database constraint ``charge_one_per_customer_month``
+guarantees it even against a concurrent run; customers already billed are filtered out first and
+the inserts ignore any conflict left, so running the same month twice creates nothing.
+
+Títulos are written with ``bulk_create`` in batches (charges, then their creation events), with no
+query per customer; carnês go through :func:`~billing.services.charges.carne_create`. The charges
+are then handed to the issue task (one per título, one per carnê), or issued here with ``sync``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from billing.models import BankAccount, Charge, ChargeEvent, ChargeState
+from billing.services import charges, sweep
+from billing.services.dates import due_date_for, next_business_day, today
+from billing.services.errors import ApplicationError
+from customers.models import BillingType, Customer, CustomerStatus
+
+logger = logging.getLogger(__name__)
+S = ChargeState
+
+CARNE_INSTALLMENTS = 12
+BATCH_SIZE = 2000
+ACTOR_LABEL = "billing_run"
+#: Installment states that still bill a month: while one exists, no new carnê is made.
+OPEN_INSTALLMENT_STATES = (S.PENDING, S.ISSUING, S.ISSUED, S.UNKNOWN, S.CANCEL_REQUESTED, S.FAILED)
+
+# Reasons a customer gets nothing (the summary counts them).
+ALREADY_BILLED = "already billed this month"
+OPEN_CARNE = "carnê still has open installments"
+DUE_DATE_PASSED = "due date already passed"
+NO_AMOUNT = "plan amount is zero"
+
+Progress = Callable[[int], None]
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` → the month's first day; ValueError with a message fit for the command line."""
+    match = _MONTH.match(text.strip())
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+        raise ValueError(_("Invalid month %(month)r: expected YYYY-MM, e.g. 2026-12.") % {"month": text})
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+@dataclass
+class AccountTally:
+    created: int = 0  # charges created (a carnê counts its installments)
+    skipped: int = 0  # customers who got nothing, with a reason in BillingRunResult.reasons
+    queued: int = 0  # issue tasks queued (one per título, one per carnê) or, with sync, issued
+    failed: int = 0  # customers or issues that did not go through
+
+
+@dataclass
+class BillingRunResult:
+    month: dt.date
+    dry_run: bool = False
+    by_account: dict[int, AccountTally] = field(default_factory=dict)
+    account_names: dict[int, str] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    #: (bank account id, charge id) to issue: each título, and each carnê's first installment.
+    to_issue: list[tuple[int, int]] = field(default_factory=list)
+
+    def tally(self, account_id: int) -> AccountTally:
+        return self.by_account.setdefault(account_id, AccountTally())
+
+    def total(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.by_account.values())
+
+
+def default_description(month: dt.date) -> str:
+    """The boleto's text: the month billed (not the month of issue, which [MES] would give)."""
+    return _("Monthly fee %(month)02d/%(year)d") % {"month": month.month, "year": month.year}
+
+
+@lru_cache(maxsize=4096)
+def _due(year: int, month: int, due_day: int, uf: str) -> dt.date:
+    return next_business_day(due_date_for(year, month, due_day), uf)
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _customers(billing_type: str, account_id: int | None) -> Iterable[tuple]:
+    rows = Customer.objects.filter(status=CustomerStatus.ACTIVE, billing_type=billing_type)
+    if account_id is not None:
+        rows = rows.filter(bank_account_id=account_id)
+    return (
+        rows.order_by("pk")
+        .values_list("pk", "bank_account_id", "plan_amount", "due_day")
+        .iterator(chunk_size=BATCH_SIZE)
+    )
+
+
+def _billed(month: dt.date, first_id: int, last_id: int) -> set[int]:
+    """Customers in [first_id, last_id] who already have a charge for ``month``."""
+    return set(
+        Charge.objects.filter(billing_month=month, customer_id__gte=first_id, customer_id__lte=last_id)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
+def _with_open_carne(month: dt.date, first_id: int, last_id: int) -> set[int]:
+    """Customers in [first_id, last_id] whose carnê still bills ``month`` or a later one."""
+    return set(
+        Charge.objects.filter(
+            Q(billing_month__gte=month) | Q(billing_month__isnull=True, due_date__gte=month),
+            carne__isnull=False,
+            state__in=OPEN_INSTALLMENT_STATES,
+            customer_id__gte=first_id,
+            customer_id__lte=last_id,
+        )
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
+def _skip(result: BillingRunResult, account_id: int, reason: str) -> None:
+    result.tally(account_id).skipped += 1
+    result.reasons[reason] += 1
+
+
+def _titulos_batch(
+    result: BillingRunResult, batch: list[tuple], ufs: dict[int, str], first_day: dt.date
+) -> None:
+    month = result.month
+    billed = _billed(month, batch[0][0], batch[-1][0])
+    description = default_description(month)
+    new: list[Charge] = []
+    for customer_id, account_id, amount, due_day in batch:
+        if customer_id in billed:
+            _skip(result, account_id, ALREADY_BILLED)
+            continue
+        if not amount or Decimal(amount) <= 0:
+            _skip(result, account_id, NO_AMOUNT)
+            continue
+        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
+        if due < first_day:
+            _skip(result, account_id, DUE_DATE_PASSED)
+            continue
+        new.append(
+            Charge(
+                reference=charges.new_reference("T"),
+                customer_id=customer_id,
+                bank_account_id=account_id,
+                amount=amount,
+                due_date=due,
+                description=description,
+                billing_month=month,
+            )
+        )
+    if result.dry_run:
+        for charge in new:
+            result.tally(charge.bank_account_id).created += 1
+        return
+    with transaction.atomic():
+        Charge.objects.bulk_create(new, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        # ignore_conflicts returns no ids: read back the rows that were really inserted.
+        created = list(
+            Charge.objects.filter(reference__in=[c.reference for c in new]).values_list(
+                "pk", "bank_account_id"
+            )
+        )
+        ChargeEvent.objects.bulk_create(
+            [
+                ChargeEvent(
+                    charge_id=pk,
+                    from_state="",
+                    to_state=S.PENDING,
+                    actor_label=ACTOR_LABEL,
+                    reason=_("Created"),
+                )
+                for pk, _account in created
+            ],
+            batch_size=BATCH_SIZE,
+        )
+    for pk, account_id in created:
+        result.tally(account_id).created += 1
+        result.to_issue.append((account_id, pk))
+    for _lost in range(len(new) - len(created)):  # a concurrent run billed them first
+        result.reasons[ALREADY_BILLED] += 1
+    lost_accounts = Counter(c.bank_account_id for c in new) - Counter(a for _pk, a in created)
+    for account_id, n in lost_accounts.items():
+        result.tally(account_id).skipped += n
+
+
+def _carnes_batch(
+    result: BillingRunResult, batch: list[tuple], ufs: dict[int, str], first_day: dt.date
+) -> None:
+    month = result.month
+    first_id, last_id = batch[0][0], batch[-1][0]
+    billed = _billed(month, first_id, last_id)
+    open_carne = _with_open_carne(month, first_id, last_id)
+    todo = []
+    for customer_id, account_id, amount, due_day in batch:
+        if customer_id in billed or customer_id in open_carne:
+            _skip(result, account_id, OPEN_CARNE if customer_id in open_carne else ALREADY_BILLED)
+            continue
+        if not amount or Decimal(amount) <= 0:
+            _skip(result, account_id, NO_AMOUNT)
+            continue
+        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
+        if due < first_day:
+            _skip(result, account_id, DUE_DATE_PASSED)
+            continue
+        todo.append((customer_id, account_id, due))
+    if result.dry_run:
+        for _customer, account_id, _due_date in todo:
+            result.tally(account_id).created += CARNE_INSTALLMENTS
+        return
+    customers = Customer.objects.in_bulk([c for c, _a, _d in todo])
+    description = _("Monthly fee, installment [PARCELA]")
+    for customer_id, account_id, due in todo:
+        customer = customers[customer_id]
+        try:
+            with transaction.atomic():
+                carne = charges.carne_create(
+                    customer=customer,
+                    installments=CARNE_INSTALLMENTS,
+                    amount=customer.plan_amount,
+                    first_due_date=due,
+                    description=description,
+                    billing_months=True,
+                    enqueue=False,
+                )
+        except (IntegrityError, ApplicationError) as exc:
+            message = getattr(exc, "message", None) or _("a charge already claims one of these months")
+            result.tally(account_id).failed += 1
+            result.errors.append(f"{customer.name} (#{customer_id}): {message}")
+            continue
+        first = min(carne.installment_charges.values_list("pk", flat=True))
+        result.tally(account_id).created += CARNE_INSTALLMENTS
+        result.to_issue.append((account_id, first))
+
+
+def billing_run_generate(
+    *,
+    month: dt.date,
+    account_id: int | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> BillingRunResult:
+    """Create (or, with ``dry_run``, count) the month's charges; nothing is sent to a gateway."""
+    month = month.replace(day=1)
+    result = BillingRunResult(month=month, dry_run=dry_run)
+    accounts = BankAccount.objects.all()
+    if account_id is not None:
+        accounts = accounts.filter(pk=account_id)
+    ufs: dict[int, str] = {}
+    for pk, name, uf in accounts.values_list("pk", "name", "state"):
+        result.account_names[pk] = name
+        ufs[pk] = uf
+    first_day = today()
+    for billing_type, handle in ((BillingType.TITULO, _titulos_batch), (BillingType.CARNE, _carnes_batch)):
+        for batch in _batches(_customers(billing_type, account_id), BATCH_SIZE):
+            handle(result, batch, ufs, first_day)
+            if progress:
+                progress(len(batch))
+    return result
+
+
+def count_customers(*, account_id: int | None = None) -> int:
+    rows = Customer.objects.filter(status=CustomerStatus.ACTIVE)
+    if account_id is not None:
+        rows = rows.filter(bank_account_id=account_id)
+    return rows.count()
+
+
+def billing_run_dispatch(
+    result: BillingRunResult, *, sync: bool = False, threads: int = 8, progress: Progress | None = None
+) -> None:
+    """Queue one issue task per título and per carnê, or (``sync``) issue them here."""
+    if result.dry_run:
+        return
+    if sync:
+        outcomes = sweep.run_dispatch(
+            [(sweep.ISSUE, pk) for _a, pk in result.to_issue],
+            _issue_reporting(result),
+            threads=threads,
+            progress=progress,
+        )
+        logger.info("billing run %s issued in-process: %s", result.month, dict(outcomes))
+        return
+    from billing.tasks import issue_charge
+
+    for account_id, pk in result.to_issue:
+        try:
+            issue_charge.delay(pk)
+        except Exception as exc:  # broker down: the charge stays pending for the sweep
+            logger.warning("billing run: could not queue charge %s: %s", pk, exc)
+            result.tally(account_id).failed += 1
+        else:
+            result.tally(account_id).queued += 1
+        if progress:
+            progress(1)
+
+
+def _issue_reporting(result: BillingRunResult) -> sweep.Dispatch:
+    accounts = {pk: account_id for account_id, pk in result.to_issue}
+    lock = threading.Lock()
+
+    def issue(kind: str, charge_id: int) -> str:
+        outcome = sweep.inline_dispatch(kind, charge_id)
+        with lock:
+            tally = result.tally(accounts[charge_id])
+            if outcome == S.ISSUED:
+                tally.queued += 1
+            else:
+                tally.failed += 1
+                result.errors.append(_("charge #%(id)s: %(outcome)s") % {"id": charge_id, "outcome": outcome})
+        return outcome
+
+    return issue

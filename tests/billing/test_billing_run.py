@@ -1,0 +1,207 @@
+"""The monthly billing run: one charge per customer and month, business days, carnês, idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from billing import tasks
+from billing.management.commands.billing_run import Command
+from billing.models import Charge, ChargeEvent, ChargeState
+from billing.services import billing_run
+from billing.services import charges as svc
+from customers.models import BillingType, CustomerStatus
+from tests.billing.fakes import FakeGateway
+from tests.factories import CustomerFactory, JunoAccountFactory
+
+S = ChargeState
+pytestmark = pytest.mark.django_db
+DEC = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def before_december():
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC), tick=True):
+        yield
+
+
+@pytest.fixture
+def gateway(monkeypatch):
+    fake = FakeGateway()
+    monkeypatch.setattr(svc, "gateway_for", lambda account, charge_id=None: fake)
+    return fake
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.issue_charge, "delay", lambda pk: sent.append(pk))
+    return sent
+
+
+def run(month=DEC, **kw):
+    result = billing_run.billing_run_generate(month=month, **kw)
+    billing_run.billing_run_dispatch(result)
+    return result
+
+
+def test_parse_month():
+    assert billing_run.parse_month("2026-12") == DEC
+    for bad in ("2026-13", "2026-1", "12/2026", "", "2026-00", "abcd-ef"):
+        with pytest.raises(ValueError):
+            billing_run.parse_month(bad)
+
+
+def test_titulos_at_plan_amount_and_due_day(juno_account, queued):
+    customer = CustomerFactory(bank_account=juno_account, due_day=10, plan_amount=Decimal("120.00"))
+    result = run()
+    charge = Charge.objects.get(customer=customer)
+    assert (charge.amount, charge.due_date, charge.billing_month) == (
+        Decimal("120.00"),
+        dt.date(2026, 12, 10),
+        DEC,
+    )
+    assert charge.state == S.PENDING and charge.reference.startswith("T-")
+    assert "12/2026" in charge.description
+    assert list(charge.events.values_list("to_state", "actor_label")) == [(S.PENDING, "billing_run")]
+    assert queued == [charge.pk]
+    assert result.total("created") == 1 and result.total("queued") == 1
+
+
+def test_weekend_and_holiday_due_dates_move_to_the_next_business_day(juno_account, queued):
+    saturday = CustomerFactory(bank_account=juno_account, due_day=5)  # Sat 5 Dec 2026
+    christmas = CustomerFactory(bank_account=juno_account, due_day=25)  # Fri 25 Dec 2026 (holiday)
+    day31 = CustomerFactory(bank_account=juno_account, due_day=31)  # Thu 31 Dec 2026
+    run()
+    due = dict(Charge.objects.values_list("customer_id", "due_date"))
+    assert due[saturday.pk] == dt.date(2026, 12, 7)
+    assert due[christmas.pk] == dt.date(2026, 12, 28)
+    assert due[day31.pk] == dt.date(2026, 12, 31)
+
+
+def test_short_month_clamps_then_moves(juno_account, queued):
+    customer = CustomerFactory(bank_account=juno_account, due_day=31)
+    run(month=dt.date(2027, 2, 1))  # 28 Feb 2027 is a Sunday; 1 Mar is a Monday
+    assert Charge.objects.get(customer=customer).due_date == dt.date(2027, 3, 1)
+
+
+def test_second_run_creates_nothing(juno_account, queued):
+    CustomerFactory.create_batch(5, bank_account=juno_account)
+    assert run().total("created") == 5
+    again = run()
+    assert again.total("created") == 0 and again.total("skipped") == 5
+    assert again.reasons[billing_run.ALREADY_BILLED] == 5
+    assert Charge.objects.count() == 5 and ChargeEvent.objects.count() == 5
+    assert len(queued) == 5
+
+
+def test_inactive_and_blocked_customers_get_nothing(juno_account, queued):
+    CustomerFactory(bank_account=juno_account, status=CustomerStatus.BLOCKED)
+    CustomerFactory(bank_account=juno_account, status=CustomerStatus.INACTIVE)
+    assert run().total("created") == 0 and Charge.objects.count() == 0
+
+
+def test_account_filter(juno_account, queued):
+    other = JunoAccountFactory()
+    CustomerFactory(bank_account=juno_account)
+    CustomerFactory(bank_account=other)
+    result = run(account_id=other.pk)
+    assert list(Charge.objects.values_list("bank_account_id", flat=True)) == [other.pk]
+    assert set(result.by_account) == {other.pk}
+
+
+def test_carne_customer_gets_twelve_installments_from_the_month(juno_account, queued):
+    customer = CustomerFactory(bank_account=juno_account, billing_type=BillingType.CARNE, due_day=10)
+    result = run()
+    carne = customer.carnes.get()
+    installments = list(carne.installment_charges.order_by("installment_number"))
+    assert len(installments) == 12 and carne.installments == 12
+    assert installments[0].billing_month == DEC and installments[-1].billing_month == dt.date(2027, 11, 1)
+    assert installments[0].due_date == dt.date(2026, 12, 10)
+    assert queued == [installments[0].pk]  # one task per carnê
+    assert result.total("created") == 12
+
+
+def test_no_new_carne_while_one_has_open_installments(juno_account, queued):
+    customer = CustomerFactory(bank_account=juno_account, billing_type=BillingType.CARNE)
+    run()
+    result = run(month=dt.date(2027, 3, 1))
+    assert result.reasons[billing_run.OPEN_CARNE] == 1 and customer.carnes.count() == 1
+
+
+def test_new_carne_once_every_installment_from_the_month_on_is_closed(juno_account, queued):
+    customer = CustomerFactory(bank_account=juno_account, billing_type=BillingType.CARNE)
+    run()
+    Charge.objects.filter(customer=customer).update(state=S.PAID)
+    result = run(month=dt.date(2027, 12, 1))
+    assert customer.carnes.count() == 2 and result.total("created") == 12
+    newest = customer.carnes.order_by("-id").first()
+    assert newest.installment_charges.order_by("installment_number").first().billing_month == dt.date(
+        2027, 12, 1
+    )
+
+
+def test_dry_run_writes_nothing(juno_account, queued):
+    CustomerFactory.create_batch(3, bank_account=juno_account)
+    CustomerFactory(bank_account=juno_account, billing_type=BillingType.CARNE)
+    result = billing_run.billing_run_generate(month=DEC, dry_run=True)
+    billing_run.billing_run_dispatch(result)
+    assert result.total("created") == 3 + 12
+    assert Charge.objects.count() == 0 and ChargeEvent.objects.count() == 0 and queued == []
+
+
+def test_past_due_dates_are_skipped(juno_account, queued):
+    CustomerFactory(bank_account=juno_account, due_day=10)
+    result = run(month=dt.date(2026, 11, 1))  # 10 Nov is before "today" (20 Nov)
+    assert result.reasons[billing_run.DUE_DATE_PASSED] == 1 and Charge.objects.count() == 0
+
+
+def test_generation_queries_do_not_grow_with_customers(juno_account, django_assert_max_num_queries):
+    CustomerFactory.create_batch(40, bank_account=juno_account)
+    with django_assert_max_num_queries(12):
+        result = billing_run.billing_run_generate(month=DEC)
+    assert result.total("created") == 40
+
+
+def test_sync_issues_in_process(juno_account, gateway):
+    CustomerFactory.create_batch(2, bank_account=juno_account)
+    CustomerFactory(bank_account=juno_account, billing_type=BillingType.CARNE)
+    result = billing_run.billing_run_generate(month=DEC)
+    billing_run.billing_run_dispatch(result, sync=True, threads=1)
+    assert set(Charge.objects.values_list("state", flat=True)) == {S.ISSUED}
+    assert gateway.issue_calls == 3 and result.total("queued") == 3 and result.total("failed") == 0
+
+
+def test_command_summary_and_exit(juno_account, queued, capsys):
+    CustomerFactory.create_batch(2, bank_account=juno_account)
+    call_command("billing_run", "--month", "2026-12", "--no-progress")
+    out = capsys.readouterr().out
+    assert juno_account.name in out and "created" in out and "total" in out
+    call_command("billing_run", "--month", "2026-12", "--no-progress", "--dry-run")
+    assert "already billed" in capsys.readouterr().out
+
+
+def test_command_sync_failure_exits_non_zero(juno_account, gateway):
+    from gateways.base import GatewayRejected
+
+    CustomerFactory(bank_account=juno_account)
+    gateway.fail_next.append(GatewayRejected("CPF inválido"))
+    with pytest.raises(CommandError):
+        call_command("billing_run", "--month", "2026-12", "--sync", "--threads", "1", "--no-progress")
+
+
+@pytest.mark.parametrize(
+    "argv", [["--month", "2026-13"], ["--month", "dezembro"], ["--month", "2026-12", "--account", "999"]]
+)
+def test_bad_input_is_one_line_on_stderr_and_non_zero(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        Command().run_from_argv(["manage.py", "billing_run", *argv, "--no-progress"])
+    assert exc.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert err and len(err.splitlines()) == 1
+    assert Charge.objects.count() == 0

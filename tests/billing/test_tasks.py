@@ -1,0 +1,156 @@
+"""Celery tasks: enqueued after commit, thin, idempotent, retrying transport errors with backoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from billing import tasks
+from billing.models import ChargeState
+from billing.services import charges as svc
+from config.celery import app
+from gateways.base import GatewayRejected, GatewayUnavailable
+from tests.billing.fakes import FakeGateway
+
+S = ChargeState
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gateway(monkeypatch):
+    fake = FakeGateway()
+    monkeypatch.setattr(svc, "gateway_for", lambda account, charge_id=None: fake)
+    return fake
+
+
+@pytest.fixture
+def no_sleep_backoff(monkeypatch):
+    calls = []
+
+    def record(retries):
+        calls.append(retries)
+        return 1
+
+    monkeypatch.setattr(tasks, "backoff", record)
+    return calls
+
+
+def make_charge(customer):
+    return svc.charge_create(
+        customer=customer,
+        amount=Decimal("99.90"),
+        due_date=dt.date(2026, 12, 10),
+        description="x",
+        enqueue=False,
+    )
+
+
+def test_tasks_have_explicit_names():
+    assert tasks.issue_charge.name == "billing.issue_charge"
+    assert tasks.cancel_charge.name == "billing.cancel_charge"
+    assert tasks.run_sweep.name == "billing.sweep"
+    assert {"billing.issue_charge", "billing.cancel_charge", "billing.sweep"} <= set(app.tasks)
+
+
+def test_broker_settings_make_redelivery_safe():
+    assert settings.CELERY_TASK_ACKS_LATE is True
+    assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert app.conf.task_acks_late is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_every_retry_countdown_is_below_the_visibility_timeout():
+    countdowns = [tasks.backoff(r) for r in range(tasks.MAX_RETRIES + 1) for _ in range(200)]
+    assert max(countdowns) <= tasks.BACKOFF_CAP_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+    assert min(countdowns) >= 1
+
+
+def test_backoff_grows_exponentially_with_full_jitter():
+    for retries in range(8):
+        ceiling = min(tasks.BACKOFF_CAP_SECONDS, tasks.BACKOFF_BASE_SECONDS * 2**retries)
+        samples = {tasks.backoff(retries) for _ in range(300)}
+        assert max(samples) <= ceiling
+        assert len(samples) > 1  # jitter: not one fixed delay for every worker
+
+
+def test_staff_create_enqueues_issue_only_after_commit(
+    customer, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(tasks.issue_charge, "delay", lambda charge_id: sent.append(charge_id))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        charge = svc.charge_create(
+            customer=customer, amount=Decimal("10"), due_date=dt.date(2026, 12, 1), description="x"
+        )
+        assert sent == []  # nothing reaches the broker inside the transaction
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert sent == [charge.pk]
+
+
+def test_cancel_request_enqueues_cancel_after_commit(
+    customer, gateway, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(tasks.cancel_charge, "delay", lambda charge_id: sent.append(charge_id))
+    charge = svc.charge_issue(charge_id=make_charge(customer).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.charge_request_cancel(charge=charge)
+    assert sent == [charge.pk]
+
+
+def test_issue_task_issues_and_is_safe_twice(customer, gateway):
+    charge = make_charge(customer)
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.ISSUED
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.ISSUED
+    assert gateway.issue_calls == 1
+
+
+def test_transport_error_retries_with_backoff_then_issues(customer, gateway, no_sleep_backoff):
+    gateway.fail_next.extend([GatewayUnavailable("refused", maybe_sent=False)] * 2)
+    charge = make_charge(customer)
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.ISSUED
+    assert no_sleep_backoff == [0, 1]  # two retries, each with the next backoff step
+    assert gateway.issue_calls == 3
+
+
+def test_lost_answer_is_looked_up_on_retry_not_resent(customer, gateway, no_sleep_backoff):
+    gateway.create_then_fail = True
+    gateway.fail_next.append(GatewayUnavailable("read timeout", maybe_sent=True))
+    charge = make_charge(customer)
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.ISSUED
+    assert gateway.issue_calls == 1  # the retry found it by reference
+    assert no_sleep_backoff == [0]
+
+
+def test_retries_give_up_and_leave_the_charge_for_the_sweep(customer, gateway, no_sleep_backoff):
+    gateway.fail_next.extend([GatewayUnavailable("refused", maybe_sent=False)] * (tasks.MAX_RETRIES + 1))
+    charge = make_charge(customer)
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == "deferred"
+    assert no_sleep_backoff == list(range(tasks.MAX_RETRIES))
+    charge.refresh_from_db()
+    assert charge.state == S.PENDING  # the sweep takes it from here
+
+
+def test_rejection_fails_without_retry(customer, gateway, no_sleep_backoff):
+    gateway.fail_next.append(GatewayRejected("CPF inválido"))
+    charge = make_charge(customer)
+    assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.FAILED
+    assert no_sleep_backoff == []
+    charge.refresh_from_db()
+    assert charge.error_message == "CPF inválido"
+
+
+def test_cancel_task_cancels_and_retries_transport_errors(customer, gateway, no_sleep_backoff):
+    charge = svc.charge_issue(charge_id=make_charge(customer).pk)
+    svc.charge_request_cancel(charge=charge, enqueue=False)
+    gateway.fail_next.append(GatewayUnavailable("timeout"))
+    assert tasks.cancel_charge.apply(args=[charge.pk]).get() == S.CANCELLED
+    assert no_sleep_backoff == [0]
+    assert gateway.cancelled == [charge.gateway_code]
+    assert tasks.cancel_charge.apply(args=[charge.pk]).get() == S.CANCELLED
+    assert len(gateway.cancelled) == 1
