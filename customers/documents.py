@@ -25,9 +25,7 @@ def validate_document(value: str) -> None:
         field = BRCNPJField()
         label = _("Invalid CNPJ: the check digits do not match.")
     else:
-        raise ValidationError(
-            _("Enter a CPF (11 digits) or a CNPJ (14 digits)."), code="document_length"
-        )
+        raise ValidationError(_("Enter a CPF (11 digits) or a CNPJ (14 digits)."), code="document_length")
     try:
         field.clean(number)
     except ValidationError as exc:

@@ -82,7 +82,10 @@ class Charge(models.Model):
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="charges"
     )
     bank_account = models.ForeignKey(
-        "billing.BankAccount", verbose_name=_("bank account"), on_delete=models.PROTECT, related_name="charges"
+        "billing.BankAccount",
+        verbose_name=_("bank account"),
+        on_delete=models.PROTECT,
+        related_name="charges",
     )
     carne = models.ForeignKey(
         Carne,
@@ -174,7 +177,9 @@ class Charge(models.Model):
 class ChargeEvent(models.Model):
     """Append-only: one row per state change of a charge (when, from, to, who, why)."""
 
-    charge = models.ForeignKey(Charge, verbose_name=_("charge"), on_delete=models.CASCADE, related_name="events")
+    charge = models.ForeignKey(
+        Charge, verbose_name=_("charge"), on_delete=models.CASCADE, related_name="events"
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     from_state = models.CharField(_("from"), max_length=20, choices=ChargeState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=20, choices=ChargeState.choices)
@@ -187,7 +192,10 @@ class ChargeEvent(models.Model):
         related_name="+",
     )
     actor_label = models.CharField(
-        _("by (process)"), max_length=80, blank=True, help_text=_("The task or command, when no person acted.")
+        _("by (process)"),
+        max_length=80,
+        blank=True,
+        help_text=_("The task or command, when no person acted."),
     )
     reason = models.TextField(_("why"), blank=True)
 

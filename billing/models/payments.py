@@ -30,7 +30,10 @@ class Payment(models.Model):
         related_name="payments",
     )
     source = models.CharField(
-        _("source"), max_length=20, default="notification", help_text=_("notification, reconciliation or staff")
+        _("source"),
+        max_length=20,
+        default="notification",
+        help_text=_("notification, reconciliation or staff"),
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

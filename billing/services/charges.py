@@ -156,7 +156,9 @@ def carne_create(
         for charge in carne.installment_charges.all():
             _record_creation(charge, created_by)
         if enqueue:
-            queue.enqueue_issue(carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0])
+            queue.enqueue_issue(
+                carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0]
+            )
     return carne
 
 
@@ -242,7 +244,9 @@ def _match(group: Sequence[Charge], charges: Sequence[IssuedCharge]) -> list[Iss
     return [ordered[i] if i < len(ordered) else None for i in range(len(group))]
 
 
-def _apply_issued(group: Sequence[Charge], charges: Sequence[IssuedCharge], *, actor_label: str, reason: str) -> None:
+def _apply_issued(
+    group: Sequence[Charge], charges: Sequence[IssuedCharge], *, actor_label: str, reason: str
+) -> None:
     for charge, issued in zip(group, _match(group, charges), strict=True):
         fields = _issued_fields(issued) if issued else {"error_message": ""}
         if charge.state in (S.ISSUING, S.UNKNOWN):
@@ -257,7 +261,9 @@ def _apply_issued(group: Sequence[Charge], charges: Sequence[IssuedCharge], *, a
         carne.save(update_fields=["installment_link"])
 
 
-def _set_group(group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: object) -> None:
+def _set_group(
+    group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: object
+) -> None:
     for charge in group:
         if charge.state in (S.ISSUING, S.UNKNOWN):
             transition(charge, to_state, actor_label=actor_label, reason=reason, **fields)
@@ -304,7 +310,9 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
         if result is not None:
             _apply_issued(group, result.charges, actor_label=actor_label, reason=_("Issued by the gateway"))
         elif isinstance(error, GatewayUnavailable) and not error.maybe_sent:
-            _set_group(group, S.PENDING, actor_label=actor_label, reason=error.message, error_message=error.message)
+            _set_group(
+                group, S.PENDING, actor_label=actor_label, reason=error.message, error_message=error.message
+            )
         elif isinstance(error, GatewayUnavailable | GatewayAnswerInvalid):
             _set_group(
                 group,
@@ -316,7 +324,9 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
             )
         else:
             assert error is not None
-            _set_group(group, S.FAILED, actor_label=actor_label, reason=error.message, error_message=error.message)
+            _set_group(
+                group, S.FAILED, actor_label=actor_label, reason=error.message, error_message=error.message
+            )
         charge = next(c for c in group if c.pk == charge_id)
 
     if isinstance(error, GatewayUnavailable):
@@ -351,10 +361,15 @@ def charge_resolve_unknown(*, charge_id: int, actor_label: str = "lookup") -> Ch
     with transaction.atomic():
         group = _locked_group(charge_id)
         if found:
-            _apply_issued(group, found, actor_label=actor_label, reason=_("Found at the gateway by reference"))
+            _apply_issued(
+                group, found, actor_label=actor_label, reason=_("Found at the gateway by reference")
+            )
         else:
             _set_group(
-                group, S.PENDING, actor_label=actor_label, reason=_("Not found at the gateway: safe to send again")
+                group,
+                S.PENDING,
+                actor_label=actor_label,
+                reason=_("Not found at the gateway: safe to send again"),
             )
         return next(c for c in group if c.pk == charge_id)
 

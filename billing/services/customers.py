@@ -23,8 +23,10 @@ def customers_set_billing_type(
         raise ApplicationError(_("Unknown billing type: %(value)s") % {"value": billing_type})
     ids = [c.pk if isinstance(c, Customer) else int(c) for c in customers]
     with transaction.atomic():
-        return Customer.objects.filter(pk__in=ids).exclude(billing_type=billing_type).update(
-            billing_type=billing_type
+        return (
+            Customer.objects.filter(pk__in=ids)
+            .exclude(billing_type=billing_type)
+            .update(billing_type=billing_type)
         )
 
 

@@ -21,7 +21,9 @@ def due_date_for(year: int, month: int, due_day: int) -> dt.date:
     return dt.date(year, month, min(due_day, last))
 
 
-def add_months(day: dt.date, months: int, *, last_day_of_month: bool = False, due_day: int | None = None) -> dt.date:
+def add_months(
+    day: dt.date, months: int, *, last_day_of_month: bool = False, due_day: int | None = None
+) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     if last_day_of_month:

@@ -27,7 +27,9 @@ def account_config(account: BankAccount) -> AccountConfig:
     return AccountConfig(
         gateway=account.gateway,
         sandbox=sandbox,
-        token=((account.sandbox_token if sandbox else account.token) or "") if account.gateway == Gateway.JUNO else "",
+        token=((account.sandbox_token if sandbox else account.token) or "")
+        if account.gateway == Gateway.JUNO
+        else "",
         account_code=account.account_code,
         password=(account.account_password or "") if account.gateway == Gateway.MYCONTAS else "",
         notification_url=notification_url(account),

@@ -65,11 +65,19 @@ def test_every_illegal_transition_is_refused(customer, from_state, to_state):
 def test_create_validates_amount_and_date(customer):
     with pytest.raises(ApplicationError):
         svc.charge_create(
-            customer=customer, amount=Decimal("0"), due_date=dt.date(2026, 12, 1), description="x", enqueue=False
+            customer=customer,
+            amount=Decimal("0"),
+            due_date=dt.date(2026, 12, 1),
+            description="x",
+            enqueue=False,
         )
     with pytest.raises(ApplicationError):
         svc.charge_create(
-            customer=customer, amount=Decimal("10"), due_date=dt.date(2020, 1, 1), description="x", enqueue=False
+            customer=customer,
+            amount=Decimal("10"),
+            due_date=dt.date(2020, 1, 1),
+            description="x",
+            enqueue=False,
         )
 
 
