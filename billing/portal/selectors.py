@@ -46,6 +46,11 @@ class PortalPage:
     today: dt.date
 
 
+def current_provider() -> Provider | None:
+    """The ISP (one row expected): its name heads every portal page."""
+    return Provider.objects.order_by("id").first()
+
+
 def portal_customer(token: str) -> Customer | None:
     """The customer this portal link belongs to, or None (unknown, revoked or malformed token)."""
     if not (_TOKEN_MIN_LENGTH <= len(token) <= _TOKEN_MAX_LENGTH) or not set(token) <= _TOKEN_ALPHABET:
@@ -77,7 +82,7 @@ def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
         .order_by("-paid_on", "-id")
     )
     return PortalPage(
-        provider=Provider.objects.order_by("id").first(),
+        provider=current_provider(),
         customer=customer,
         masked_document=mask_document(customer.document),
         open_charges=[_open_charge(charge, today) for charge in open_charges],

@@ -12,7 +12,7 @@ from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from billing.portal.ratelimit import WINDOW_SECONDS, over_limit
-from billing.portal.selectors import portal_customer, portal_page
+from billing.portal.selectors import current_provider, portal_customer, portal_page
 from billing.services.dates import today
 
 #: Subscribers are in Brazil: the portal speaks Brazilian Portuguese whatever the browser asks.
@@ -34,15 +34,20 @@ def _private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return wrapper
 
 
+def _notice(request: HttpRequest, template: str, *, status: int) -> HttpResponse:
+    """A plain page (no stack, nothing about any customer) under the provider's name."""
+    return render(request, template, {"provider": current_provider()}, status=status)
+
+
 @require_GET
 @_private_page
 def portal(request: HttpRequest, token: str) -> HttpResponse:
     if over_limit(request, scope="portal", limit=settings.PORTAL_RATE_LIMIT_PER_MINUTE):
-        response = render(request, "portal/rate_limited.html", status=429)
+        response = _notice(request, "portal/rate_limited.html", status=429)
         response["Retry-After"] = str(WINDOW_SECONDS)
         return response
     customer = portal_customer(token)
     if customer is None:
-        return render(request, "portal/not_found.html", status=404)
+        return _notice(request, "portal/not_found.html", status=404)
     page = portal_page(customer=customer, today=today())
     return render(request, "portal/page.html", {"page": page})

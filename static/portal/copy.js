@@ -44,7 +44,7 @@
           button.classList.add("copied");
           button.textContent = button.getAttribute("data-copied-label");
           if (status) {
-            status.textContent = button.getAttribute("data-copied-label");
+            status.textContent = button.getAttribute("data-copied-status");
           }
           window.setTimeout(function () {
             button.classList.remove("copied");
