@@ -105,6 +105,13 @@ def mask(value: str) -> str:
     return f"{REDACTED}{value[-4:]}" if len(value) > 4 else REDACTED
 
 
+def _scrub(error: GatewayError, redactor: Redactor) -> None:
+    """Errors travel on to billing, which stores and shows their message: no secret may ride along."""
+    error.message = redactor.text(error.message)
+    error.raw = redactor.text(error.raw)
+    error.args = (error.message, *error.args[1:])
+
+
 def _outcome(error: GatewayError | None) -> str:
     if error is None:
         return "ok"
@@ -196,7 +203,10 @@ class FormPoster:
             error = exc
         duration_ms = int((time.monotonic() - started) * 1000)
         gateway_code = code_of(result) if error is None else ""
-        self._record(endpoint, url, params, answer, duration_ms, error, reference, gateway_code)
+        redactor = Redactor(params, self.secret_fields, self.masked_fields)
+        if error is not None:
+            _scrub(error, redactor)
+        self._record(redactor, endpoint, url, params, answer, duration_ms, error, reference, gateway_code)
         if error is not None:
             raise error
         return result
@@ -232,6 +242,7 @@ class FormPoster:
 
     def _record(
         self,
+        redactor: Redactor,
         endpoint: str,
         url: str,
         params: Mapping[str, str],
@@ -241,7 +252,6 @@ class FormPoster:
         reference: str,
         gateway_code: str,
     ) -> None:
-        redactor = Redactor(params, self.secret_fields, self.masked_fields)
         limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
         status = answer.status_code if answer else (error.status_code if error else None)
         exchange = Exchange(
