@@ -215,3 +215,14 @@ def test_command_fails_when_another_sweep_runs(gateway):
     leases.lease_acquire(leases.SWEEP, holder="other", ttl=dt.timedelta(minutes=10))
     with pytest.raises(CommandError, match="Another sweep"):
         call_command("sweep", "--no-progress")
+
+
+def test_migration_installs_the_periodic_tasks():
+    from django_celery_beat.models import PeriodicTask
+
+    sweep_task = PeriodicTask.objects.get(task="billing.sweep")
+    assert sweep_task.enabled and sweep_task.crontab.minute == "0" and sweep_task.crontab.hour == "*"
+    reconcile = PeriodicTask.objects.get(task="billing.reconcile")
+    assert reconcile.enabled
+    assert (reconcile.crontab.minute, reconcile.crontab.hour) == ("0", "6")
+    assert str(reconcile.crontab.timezone) == "America/Sao_Paulo"
