@@ -144,6 +144,15 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
+def wait_for_ports(ports: list[int], stopping: threading.Event, timeout: float = 20.0) -> None:
+    """Let the servers come up (and say so) before the banner, so it is not buried in their output."""
+    deadline = time.monotonic() + timeout
+    while ports and time.monotonic() < deadline and not stopping.is_set():
+        ports = [port for port in ports if not port_in_use(port)]
+        stopping.wait(0.2)
+    stopping.wait(1.0)
+
+
 def banner() -> str:
     password_file = VAR_DIR / "admin-password"
     password = password_file.read_text().strip() if password_file.exists() else "(run bin/ensure_admin.py)"
@@ -190,7 +199,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     supervisor.start()
-    time.sleep(1.5)
+    wait_for_ports([c.port for c in ready if c.port is not None], supervisor.stopping)
     if not supervisor.stopping.is_set():
         with supervisor.lock:
             print(banner(), flush=True)
