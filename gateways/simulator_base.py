@@ -37,6 +37,8 @@ class Faults:
     drop_rate: float = 0.0  # share of requests processed, then the connection closed unanswered
     duplicate_notifications: bool = False
     notification_delay_ms: int = 0
+    fail_next: int = 0  # the next N gateway requests answer 500 (deterministic, for tests)
+    drop_next: int = 0  # the next N gateway requests are processed and left unanswered
 
     def update(self, values: Mapping[str, Any]) -> None:
         for item in fields(self):
@@ -112,8 +114,8 @@ class SimulatorApp:
             return self._control(request)
         with self.lock:
             self.requests_seen += 1
-            fail = self.random.random() < self.faults.fail_rate
-            drop = self.random.random() < self.faults.drop_rate
+            fail = self._roll("fail_next", self.faults.fail_rate)
+            drop = not fail and self._roll("drop_next", self.faults.drop_rate)
         if self.faults.latency_ms > 0:
             time.sleep(self.faults.latency_ms / 1000)
         if fail:
@@ -122,6 +124,14 @@ class SimulatorApp:
         if drop:
             raise Dropped
         return response
+
+    def _roll(self, counter: str, rate: float) -> bool:
+        """Caller holds the lock. A pending "next N" fault wins over the random rate."""
+        pending = getattr(self.faults, counter)
+        if pending > 0:
+            setattr(self.faults, counter, pending - 1)
+            return True
+        return self.random.random() < rate
 
     def _control(self, request: Request) -> Response:
         action = request.path[len(CONTROL_PREFIX) :].strip("/")

@@ -84,11 +84,21 @@ class JunoGateway:
 
     def fetch_payment(self, payment_token: str) -> PaymentDetails:
         """``fetch-payment-details``: the only trusted word on a notification (no account token)."""
-        data = self._call("fetch-payment-details", {"paymentToken": payment_token})
-        payment = data.get("payment") if isinstance(data, Mapping) else None
-        if not isinstance(payment, Mapping):
-            raise GatewayAnswerInvalid("Juno's payment details have no payment.")
-        return client.parse_payment(payment)
+
+        def read(answer: HttpAnswer) -> PaymentDetails:
+            data = client.parse_envelope(answer)
+            payment = data.get("payment") if isinstance(data, Mapping) else None
+            if not isinstance(payment, Mapping):
+                raise GatewayAnswerInvalid("Juno's payment details have no payment.")
+            return client.parse_payment(payment)
+
+        return self.http.post(
+            "fetch-payment-details",
+            self.base_url + "fetch-payment-details",
+            {"paymentToken": payment_token, "responseType": "JSON"},
+            interpret=read,
+            code_of=lambda payment: payment.charge_code,
+        )
 
     def find_charges(
         self, *, reference: str | None, due_from: dt.date, due_to: dt.date

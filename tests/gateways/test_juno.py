@@ -97,6 +97,7 @@ def test_fetch_payment_after_simulated_payment(juno_sim, recorder):
     assert payment.date is not None
     (exchange,) = recorder.exchanges
     assert "token" not in exchange.request_params  # fetch-payment-details takes no account token
+    assert exchange.gateway_code == charge.code
     assert exchange.request_params["paymentToken"] == "***" + token[-4:]
     assert token not in exchange.response_body + exchange.url
 

@@ -171,3 +171,27 @@ def test_runsimulator_runs_as_a_process():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_next_n_faults_are_deterministic(juno_sim, settings):
+    requests.post(juno_sim.base_url + "/_sim/faults", json={"fail_next": 1, "drop_next": 1}, timeout=5)
+    assert issue(settings, reference="F-1").status_code == 500
+    with pytest.raises(requests.ConnectionError):
+        issue(settings, reference="F-2")
+    assert issue(settings, reference="F-3").ok
+    assert juno_sim.snapshot()["counts_by_reference"] == {"F-2": 1, "F-3": 1}
+
+
+def test_runsimulator_account_option():
+    from gateways.management.commands.runsimulator import add_account, build_app
+    from gateways.mycontas.simulator import MycontasSimulator
+    from gateways.simulator_base import Faults
+
+    app = build_app("mycontas", Faults())
+    add_account(app, "KyU3Gp18fgU3TDFyidr9:secret:http://127.0.0.1:8000/api/notifications/mycontas/x/")
+    assert isinstance(app, MycontasSimulator)
+    account = app.accounts["KyU3Gp18fgU3TDFyidr9"]
+    assert (account.password, account.return_url) == (
+        "secret",
+        "http://127.0.0.1:8000/api/notifications/mycontas/x/",
+    )

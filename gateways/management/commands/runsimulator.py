@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateways.simulator_base import Faults, SimulatorApp, SimulatorServer
 
@@ -24,6 +24,19 @@ def build_app(name: str, faults: Faults) -> SimulatorApp:
     return MycontasSimulator(faults)
 
 
+def add_account(app: SimulatorApp, spec: str) -> None:
+    """``CODE:PASSWORD[:RETURN_URL]`` (the URL may itself contain colons)."""
+    from gateways.mycontas.simulator import MycontasSimulator
+
+    if not isinstance(app, MycontasSimulator):
+        raise CommandError("--account is for the mycontas simulator only.")
+    code, _, rest = spec.partition(":")
+    password, _, return_url = rest.partition(":")
+    if not code or not password:
+        raise CommandError("--account needs CODE:PASSWORD[:RETURN_URL].")
+    app.add_account(code, password, return_url)
+
+
 class Command(BaseCommand):
     help = "Run a local simulator of a payment gateway (never in production)."
 
@@ -38,6 +51,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--duplicate-notifications", action="store_true")
         parser.add_argument("--notification-delay-ms", type=int, default=0)
+        parser.add_argument(
+            "--account",
+            action="append",
+            default=[],
+            metavar="CODE:PASSWORD[:RETURN_URL]",
+            help="mycontas only: an account the simulator accepts (repeatable)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         faults = Faults(
@@ -49,8 +69,11 @@ class Command(BaseCommand):
         )
         name = options["gateway"]
         port = options["port"] if options["port"] is not None else DEFAULT_PORTS[name]
-        server = SimulatorServer((options["host"], port), build_app(name, faults))
-        self.stdout.write(f"{name} simulator on {server.app.base_url} ({faults}); Ctrl-C to stop")
+        app = build_app(name, faults)
+        for account in options["account"]:
+            add_account(app, account)
+        server = SimulatorServer((options["host"], port), app)
+        self.stdout.write(f"{name} simulator on {app.base_url} ({faults}); Ctrl-C to stop")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
