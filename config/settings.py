@@ -290,6 +290,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Reverse proxies whose X-Real-IP header names the client (config.proxy): nginx on loopback in
+# production. Axes lockouts, the portal's rate limit and notification sources then see real addresses.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"] if PRODUCTION else [])
+MIDDLEWARE.insert(0, "config.proxy.RealIPMiddleware")
+
 if PRODUCTION:
     # Behind nginx (deploy/nginx/cobranca.conf), which terminates TLS and sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -205,3 +205,24 @@ def test_error_reports_hide_every_secret_setting(secret_settings):
 
     assert "boom" in report and "SOME_SERVICE_URL" in report
     assert [secret for secret in SECRETS if secret in report] == []
+
+
+# --- client address behind the proxy ------------------------------------------------------------
+
+
+def _seen_address(settings, peer: str, header: str | None) -> str:
+    from config.proxy import RealIPMiddleware
+
+    settings.TRUSTED_PROXY_IPS = ["127.0.0.1"]
+    extra = {"HTTP_X_REAL_IP": header} if header is not None else {}
+    request = RequestFactory().get("/", REMOTE_ADDR=peer, **extra)
+    RealIPMiddleware(lambda r: r.META["REMOTE_ADDR"])(request)
+    return request.META["REMOTE_ADDR"]
+
+
+def test_the_proxy_header_names_the_client_only_from_a_trusted_proxy(settings):
+    assert _seen_address(settings, "127.0.0.1", "203.0.113.7") == "203.0.113.7"
+    assert _seen_address(settings, "198.51.100.2", "203.0.113.7") == "198.51.100.2"
+    assert _seen_address(settings, "127.0.0.1", "not-an-address") == "127.0.0.1"
+    assert _seen_address(settings, "127.0.0.1", None) == "127.0.0.1"
+    assert settings.MIDDLEWARE[0] == "config.proxy.RealIPMiddleware"
