@@ -75,3 +75,6 @@ def run_sweep() -> dict[str, int]:
     """The hourly safety net: hands every stranded charge to the tasks above (see services.sweep)."""
     result = sweep.sweep_run(dispatch=sweep.enqueue_dispatch)
     return result.as_dict() if result is not None else {"skipped": 1}
+
+
+from billing.notification_tasks import *  # noqa: E402, F401, F403 - notifications and reconciliation tasks

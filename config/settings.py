@@ -225,6 +225,12 @@ GATEWAY_LOG_BODY_LIMIT = env.int("GATEWAY_LOG_BODY_LIMIT", default=8192)
 
 # --- Product knobs ------------------------------------------------------------------------------
 NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=16384)
+# An account that usually gets notifications and got none for this long is shown to staff.
+NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
+# The daily reconciliation compares this many days of payments with each Juno account.
+RECONCILIATION_DAYS = env.int("RECONCILIATION_DAYS", default=5)
+# Benchmarks only: mounts a bare view that stores the body (bench/notifications.py's baseline).
+BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
 PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=60)
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)
 

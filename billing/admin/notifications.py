@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import GuardedActionsMixin, ReadOnlyAdminMixin
 from billing.admin.logs import preformatted
+from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
 from billing.models import Notification
 
 
@@ -32,9 +33,9 @@ class NotificationAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     search_fields = ("^charge_reference", "^payment_token")
     date_hierarchy = "received_at"
     show_full_result_count = False
-    #: Extension point: the "reprocess" action is added to this list (with permissions=["change"]
-    #: and an ``has_change_permission`` that allows it) by whoever builds it.
-    actions: list[Any] = []
+    #: "Reprocess" (billing.admin.notification_actions) needs change_notification; the admin stays read-only.
+    actions: list[Any] = [reprocess_selected]
+    has_reprocess_permission = has_reprocess_permission
     fields = (
         "received_at",
         "gateway",

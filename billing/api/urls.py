@@ -1,3 +1,49 @@
-"""API routes: gateway notifications, MK-Auth's legacy path, the OpenAPI schema."""
+"""API routes: gateway notifications, MK-Auth's legacy path, the OpenAPI schema and its page."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+from drf_spectacular.views import SpectacularAPIView
+
+from billing.api import docs, views
+
+#: The notification endpoints: what the schema describes.
+notification_patterns = [
+    path(
+        "api/notifications/juno/<str:public_id>/",
+        views.JunoNotificationView.as_view(),
+        name="juno-notification",
+    ),
+    path(
+        "api/notifications/mycontas/<str:public_id>/",
+        views.MycontasReturnView.as_view(),
+        name="mycontas-notification",
+    ),
+    path(
+        "retorno/juno_confirma.php",
+        views.LegacyJunoNotificationView.as_view(),
+        name="juno-notification-mkauth",
+    ),
+]
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    return docs.docs_view(request, patterns=notification_patterns, schema_url=reverse("api-schema"))
+
+
+urlpatterns = [
+    *notification_patterns,
+    # Any gateway name: reverse("notification", kwargs={"gateway": ..., "public_id": ...}).
+    path(
+        "api/notifications/<str:gateway>/<str:public_id>/",
+        views.AnyGatewayNotificationView.as_view(),
+        name="notification",
+    ),
+    path("api/schema/", SpectacularAPIView.as_view(patterns=notification_patterns), name="api-schema"),
+    path("api/docs/", api_docs, name="api-docs"),
+]
+
+if settings.BENCH_BASELINE_VIEW:
+    urlpatterns.append(path("api/_bench/baseline/", views.BaselineView.as_view(), name="bench-baseline"))

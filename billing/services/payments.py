@@ -1,0 +1,180 @@
+"""Recording what a gateway says about a payment: the one path for notifications, sweeps and
+reconciliation alike.
+
+Exactly-once effects rest on the database, not on luck: the charge row is locked for the whole
+step, and ``Payment`` is unique on ``(gateway, gateway_payment_id)``, so a duplicate that slips in
+concurrently (another process, another charge lock) fails its insert inside a savepoint and the
+existing row is read back instead. Fifty retries of one notification give one payment.
+
+Money is never hidden: a payment for a charge whose cancel was requested or done still marks the
+charge paid (``paid_after_cancel``) and the cancel is withdrawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from billing.models import Charge, ChargeState, Notification, Payment
+from billing.services.amounts import CENT, charge_amount_due
+from billing.services.transitions import transition
+from gateways.base import PaymentDetails
+
+logger = logging.getLogger(__name__)
+S = ChargeState
+
+#: States a charge can be paid from (see billing.services.transitions.ALLOWED).
+PAYABLE_STATES = frozenset({S.ISSUING, S.UNKNOWN, S.ISSUED, S.CANCEL_REQUESTED, S.CANCELLED})
+CANCEL_STATES = frozenset({S.CANCEL_REQUESTED, S.CANCELLED})
+
+SOURCE_NOTIFICATION = "notification"
+SOURCE_RECONCILIATION = "reconciliation"
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What :func:`payment_record` did. ``created`` is False when the payment was already known."""
+
+    payment: Payment
+    charge: Charge
+    created: bool
+    state_changed: bool
+    status_changed: bool
+
+
+def is_amount_mismatch(charge: Charge, amount: Decimal, paid_on: dt.date | None) -> bool:
+    """True when the gateway's amount is not what the charge asked for.
+
+    The face amount always matches. A late payment may add the fine and interest: anything from the
+    face amount up to the amount due on the payment day (a cent of rounding tolerated) matches too.
+    """
+    amount = Decimal(amount).quantize(CENT)
+    if amount == charge.amount:
+        return False
+    if paid_on is None or paid_on <= charge.due_date:
+        return True
+    return not charge.amount <= amount <= charge_amount_due(charge, on=paid_on) + CENT
+
+
+def _insert_or_get(
+    charge: Charge, gateway: str, details: PaymentDetails, **fields: object
+) -> tuple[Payment, bool]:
+    """The payment row, created once. The unique constraint settles races between processes."""
+    existing = Payment.objects.filter(gateway=gateway, gateway_payment_id=details.payment_id).first()
+    if existing is not None:
+        return existing, False
+    payment = Payment(
+        charge=charge,
+        gateway=gateway,
+        gateway_payment_id=details.payment_id,
+        amount=Decimal(details.amount).quantize(CENT),
+        paid_on=details.date,
+        fee=Decimal(details.fee).quantize(CENT),
+        type=details.type[:40],
+        status=details.status[:40],
+        amount_mismatch=is_amount_mismatch(charge, details.amount, details.date),
+        raw=dict(details.raw),
+        **fields,
+    )
+    try:
+        with transaction.atomic():
+            payment.save(force_insert=True)
+    except IntegrityError:
+        return Payment.objects.get(gateway=gateway, gateway_payment_id=details.payment_id), False
+    return payment, True
+
+
+def _is_newer(recorded: str, told: str) -> bool:
+    """A different status replaces the recorded one, except a stale ``CONFIRMED`` after a refund."""
+    if not told or told == recorded:
+        return False
+    return not (recorded in PaymentDetails.REFUND_STATUSES and told == PaymentDetails.CONFIRMED)
+
+
+def _apply_to_charge(charge: Charge, status: str, *, actor_label: str, reason: str) -> bool:
+    """Move the locked charge as the payment's status says; True when its state changed."""
+    if status == PaymentDetails.CONFIRMED and charge.state in PAYABLE_STATES:
+        transition(
+            charge,
+            S.PAID,
+            actor_label=actor_label,
+            reason=reason,
+            paid_after_cancel=charge.paid_after_cancel or charge.state in CANCEL_STATES,
+        )
+        if charge.paid_after_cancel:
+            logger.warning("charge %s was paid after its cancel: the payment is kept", charge.reference)
+        return True
+    if status in PaymentDetails.REFUND_STATUSES:
+        if charge.state in PAYABLE_STATES:  # the confirmation never reached us: show both moves
+            _apply_to_charge(charge, PaymentDetails.CONFIRMED, actor_label=actor_label, reason=reason)
+        if charge.state == S.PAID:
+            transition(charge, S.REFUNDED, actor_label=actor_label, reason=reason)
+            return True
+    return False
+
+
+def payment_record(
+    *,
+    charge_id: int,
+    gateway: str,
+    details: PaymentDetails,
+    source: str = SOURCE_NOTIFICATION,
+    notification: Notification | None = None,
+    actor_label: str = "",
+) -> PaymentOutcome:
+    """Record ``details`` (the gateway's own word) against a charge, once per gateway payment id.
+
+    ``CONFIRMED`` pays the charge with the gateway's amount, date and fee (an amount that differs
+    from the charge is kept and flagged); the paid-back statuses refund it; any other status is
+    only noted on the payment. Calling it again with the same details changes nothing.
+    """
+    label = actor_label or source
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().select_related("bank_account").get(pk=charge_id)
+        payment, created = _insert_or_get(charge, gateway, details, source=source, notification=notification)
+        status_changed = False
+        if not created and _is_newer(payment.status, details.status):
+            payment.status = details.status[:40]
+            payment.raw = dict(details.raw)
+            payment.save(update_fields=["status", "raw", "updated_at"])
+            status_changed = True
+        if payment.charge_id != charge.pk:
+            logger.warning(
+                "payment %s:%s belongs to charge %s, not %s: left as it is",
+                gateway,
+                details.payment_id,
+                payment.charge_id,
+                charge.pk,
+            )
+            return PaymentOutcome(payment, charge, created, False, status_changed)
+        reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
+            "id": details.payment_id,
+            "status": details.status,
+            "source": source,
+        }
+        state_changed = _apply_to_charge(charge, payment.status, actor_label=label, reason=reason)
+    if created and payment.amount_mismatch:
+        logger.warning(
+            "payment %s:%s of %s differs from charge %s (%s)",
+            gateway,
+            details.payment_id,
+            payment.amount,
+            charge.reference,
+            charge.amount,
+        )
+    return PaymentOutcome(payment, charge, created, state_changed, status_changed)
+
+
+def with_charge(details: PaymentDetails, *, code: str, reference: str) -> PaymentDetails:
+    """``details`` completed with the charge it was listed under (list-charges nests payments)."""
+    return dataclasses.replace(
+        details,
+        charge_code=details.charge_code or code,
+        charge_reference=details.charge_reference or reference,
+    )

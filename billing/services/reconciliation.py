@@ -1,0 +1,237 @@
+"""The daily reconciliation: each active Juno account's paid charges at the gateway against ours.
+
+A notification can be lost (our server down for longer than the gateway retries, a URL typed wrong
+in the gateway's panel). Once a day every active Juno account lists the charges paid over the last
+``RECONCILIATION_DAYS`` days; a payment the gateway has and we do not is applied through the same
+payment service the notifications use (``source="reconciliation"``), and every difference is kept
+as a :class:`ReconciliationDifference` under a :class:`ReconciliationRun` for staff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import (
+    BankAccount,
+    Charge,
+    ChargeState,
+    DifferenceKind,
+    Gateway,
+    Payment,
+    ReconciliationDifference,
+    ReconciliationRun,
+)
+from billing.services import leases
+from billing.services.amounts import CENT
+from billing.services.dates import today as local_today
+from billing.services.gateway_access import gateway_for
+from billing.services.payments import SOURCE_RECONCILIATION, payment_record, with_charge
+from gateways.base import JUNO, GatewayError, IssuedCharge, PaymentDetails
+
+logger = logging.getLogger(__name__)
+S = ChargeState
+
+LEASE_TTL = dt.timedelta(hours=1)
+#: The gateway statuses that mean money moved (the others are noted, not compared).
+SETTLED_STATUSES = frozenset({PaymentDetails.CONFIRMED, *PaymentDetails.REFUND_STATUSES})
+#: The charge state each settled status should have left behind.
+EXPECTED_STATE = {PaymentDetails.CONFIRMED: S.PAID, **{s: S.REFUNDED for s in PaymentDetails.REFUND_STATUSES}}
+
+
+def _difference(
+    run: ReconciliationRun,
+    kind: str,
+    *,
+    charge: Charge | None,
+    payment_id: str,
+    detail: str,
+    repaired: bool = False,
+) -> ReconciliationDifference:
+    return ReconciliationDifference.objects.create(
+        run=run,
+        kind=kind,
+        charge=charge,
+        gateway_payment_id=payment_id[:64],
+        detail=detail,
+        repaired=repaired,
+    )
+
+
+def _charge_for(account: BankAccount, listed: IssuedCharge) -> Charge | None:
+    if listed.code:
+        found = list(Charge.objects.filter(bank_account=account, gateway_code=listed.code)[:2])
+        if len(found) == 1:
+            return found[0]
+    if listed.reference:
+        return Charge.objects.filter(bank_account=account, reference=listed.reference).first()
+    return None
+
+
+def _gateway_payments(listed: Iterable[IssuedCharge]) -> list[tuple[IssuedCharge, PaymentDetails]]:
+    return [
+        (charge, with_charge(payment, code=charge.code, reference=charge.reference))
+        for charge in listed
+        for payment in charge.payments
+        if payment.status in SETTLED_STATUSES and payment.payment_id
+    ]
+
+
+def _compare_one(
+    run: ReconciliationRun, account: BankAccount, listed: IssuedCharge, details: PaymentDetails
+) -> None:
+    """One payment the gateway holds: missing here (repair), amount or state different (report)."""
+    local = (
+        Payment.objects.select_related("charge")
+        .filter(gateway=JUNO, gateway_payment_id=details.payment_id)
+        .first()
+    )
+    if local is None:
+        charge = _charge_for(account, listed)
+        if charge is None:
+            _difference(
+                run,
+                DifferenceKind.MISSING_HERE,
+                charge=None,
+                payment_id=details.payment_id,
+                detail=_("Paid at the gateway (code %(code)s, reference %(reference)s); no such charge here.")
+                % {"code": listed.code, "reference": listed.reference},
+            )
+            return
+        outcome = payment_record(
+            charge_id=charge.pk,
+            gateway=JUNO,
+            details=details,
+            source=SOURCE_RECONCILIATION,
+            actor_label="reconcile",
+        )
+        _difference(
+            run,
+            DifferenceKind.MISSING_HERE,
+            charge=charge,
+            payment_id=details.payment_id,
+            detail=_(
+                "Paid at the gateway, %(amount)s on %(date)s; no notification had arrived: recorded now."
+            )
+            % {"amount": outcome.payment.amount, "date": details.date or "?"},
+            repaired=True,
+        )
+        run.repaired += 1
+        return
+    if local.amount != details.amount.quantize(CENT):
+        _difference(
+            run,
+            DifferenceKind.AMOUNT_DIFFERS,
+            charge=local.charge,
+            payment_id=details.payment_id,
+            detail=_("Gateway %(gateway)s, here %(local)s.")
+            % {"gateway": details.amount, "local": local.amount},
+        )
+    expected = EXPECTED_STATE[details.status]
+    if local.status != details.status or local.charge.state != expected:
+        outcome = payment_record(
+            charge_id=local.charge_id,
+            gateway=JUNO,
+            details=details,
+            source=SOURCE_RECONCILIATION,
+            actor_label="reconcile",
+        )
+        repaired = outcome.charge.state == expected
+        _difference(
+            run,
+            DifferenceKind.STATE_DIFFERS,
+            charge=local.charge,
+            payment_id=details.payment_id,
+            detail=_("Gateway %(status)s; here %(local)s with the charge %(state)s, now %(now)s.")
+            % {
+                "status": details.status,
+                "local": local.status,
+                "state": S(local.charge.state).label,
+                "now": S(outcome.charge.state).label,
+            },
+            repaired=repaired,
+        )
+        run.repaired += int(repaired)
+
+
+def reconciliation_run(
+    *, account: BankAccount, days: int | None = None, on: dt.date | None = None
+) -> ReconciliationRun:
+    """Compare one Juno account's last ``days`` days of payments with ours, repairing what is missing."""
+    days = days if days is not None else settings.RECONCILIATION_DAYS
+    period_end = on or local_today()
+    period_start = period_end - dt.timedelta(days=days)
+    run = ReconciliationRun.objects.create(
+        bank_account=account, period_start=period_start, period_end=period_end
+    )
+    try:
+        listed = gateway_for(account).list_paid_charges(paid_from=period_start, paid_to=period_end)
+    except GatewayError as exc:
+        run.error = exc.message
+        run.finished_at = timezone.now()
+        run.save(update_fields=["error", "finished_at"])
+        logger.warning("reconciliation of %s failed: %s", account, exc.message)
+        return run
+
+    payments = _gateway_payments(listed)
+    seen = {details.payment_id for _listed, details in payments}
+    for listed_charge, details in payments:
+        _compare_one(run, account, listed_charge, details)
+
+    local = Payment.objects.filter(
+        gateway=JUNO,
+        charge__bank_account=account,
+        paid_on__gte=period_start,
+        paid_on__lte=period_end,
+        status__in=SETTLED_STATUSES,
+    ).select_related("charge")
+    run.local_payments = 0
+    for payment in local.iterator():
+        run.local_payments += 1
+        if payment.gateway_payment_id not in seen:
+            _difference(
+                run,
+                DifferenceKind.MISSING_THERE,
+                charge=payment.charge,
+                payment_id=payment.gateway_payment_id,
+                detail=_("Recorded here (%(amount)s on %(date)s) but not listed by the gateway.")
+                % {"amount": payment.amount, "date": payment.paid_on},
+            )
+    run.gateway_payments = len(payments)
+    run.differences = run.items.count()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["gateway_payments", "local_payments", "repaired", "differences", "finished_at"])
+    if run.repaired:
+        logger.warning(
+            "reconciliation of %s recorded %d payment(s) no notification had brought", account, run.repaired
+        )
+    return run
+
+
+def reconcile_all(*, days: int | None = None, on: dt.date | None = None) -> dict[str, int]:
+    """Every active Juno account, under the ``reconciliation`` lease (runs never overlap).
+
+    The lease's ``last_finished_at`` (read by ``/health/``) is stamped when every account was done.
+    """
+    totals = {"accounts": 0, "repaired": 0, "differences": 0, "skipped": 0}
+    try:
+        with leases.lease(leases.RECONCILIATION, ttl=LEASE_TTL):
+            for account in BankAccount.objects.filter(gateway=Gateway.JUNO, active=True).order_by("pk"):
+                run = reconciliation_run(account=account, days=days, on=on)
+                totals["accounts"] += 1
+                totals["repaired"] += run.repaired
+                totals["differences"] += run.differences
+    except leases.LeaseHeld:
+        logger.info("reconciliation already running elsewhere: skipped")
+        totals["skipped"] = 1
+        return totals
+    from billing.selectors.notifications import silent_accounts
+
+    for account, last in silent_accounts():
+        logger.warning("bank account %s has received no notification since %s", account, last)
+    return totals

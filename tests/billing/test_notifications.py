@@ -1,0 +1,564 @@
+"""Payment notifications: stored first, verified with the gateway, applied once.
+
+Juno is the local simulator on loopback (or a closed port when the gateway must be down).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import ChargeState, Notification, NotificationStatus, Payment
+from billing.services import notifications as service
+from billing.services.notifications import Outcome, notification_process, notifications_retry_pending
+from tests import factories
+from tests.billing import notifications_support as support
+from tests.billing.notifications_support import (
+    issued_charge,
+    juno_form,
+    juno_url,
+    mycontas_url,
+    post_form,
+    sim_pay,
+)
+
+juno_sim = support.juno_sim
+juno_down = support.juno_down
+S = ChargeState
+N = NotificationStatus
+pytestmark = pytest.mark.django_db
+
+
+# --- Juno: the happy path and the stored row -------------------------------------------------------
+def test_confirmed_payment_marks_the_charge_paid(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge, amount="99.90")
+    response = post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "processed"
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+    payment = Payment.objects.get(charge=charge)
+    assert payment.amount == Decimal("99.90")
+    assert payment.fee == Decimal("1.49")
+    assert payment.gateway_payment_id == str(paid["payment"]["id"])
+    notification = Notification.objects.get()
+    assert notification.status == N.PROCESSED
+    assert (notification.charge, notification.payment, notification.bank_account) == (
+        charge,
+        payment,
+        juno_account,
+    )
+    assert notification.payment_token == paid["paymentToken"]
+
+
+def test_the_raw_request_is_stored_without_cookies_or_credentials(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    client.cookies["sessionid"] = "secret-session"
+    post_form(
+        client,
+        juno_url(juno_account),
+        juno_form(paid, charge),
+        HTTP_AUTHORIZATION="Basic c2VjcmV0",
+        HTTP_X_GATEWAY="juno",
+        REMOTE_ADDR="10.1.2.3",
+    )
+    notification = Notification.objects.get()
+    names = {name.lower() for name in notification.headers}
+    assert "x-gateway" in names and "content-type" in names
+    assert not names & {"cookie", "authorization"}
+    assert "secret-session" not in str(notification.headers)
+    assert notification.body.startswith("paymentToken=")
+    assert notification.remote_addr == "10.1.2.3"
+    assert notification.received_at is not None
+    assert notification.path == juno_url(juno_account)
+
+
+def test_mkauth_path_finds_the_account_through_the_charge(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    response = post_form(client, "/retorno/juno_confirma.php", juno_form(paid, charge))
+    assert response.status_code == 200, response.content
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+    assert Notification.objects.get().bank_account == juno_account
+
+
+def test_mkauth_path_with_only_the_charge_code(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    response = post_form(
+        client,
+        "/retorno/juno_confirma.php",
+        {"paymentToken": paid["paymentToken"], "chargeCode": charge.gateway_code},
+    )
+    assert response.status_code == 200
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+
+
+def test_mkauth_path_for_an_unknown_charge_is_404_and_kept(client, juno_account, juno_sim):
+    response = post_form(
+        client, "/retorno/juno_confirma.php", {"paymentToken": "X", "chargeReference": "T-NOPE"}
+    )
+    assert response.status_code == 404
+    assert response.json()["detail"]
+    notification = Notification.objects.get()
+    assert notification.bank_account is None and notification.status == N.REJECTED
+
+
+def test_mkauth_path_needs_a_charge_hint(client, juno_account):
+    response = post_form(client, "/retorno/juno_confirma.php", {"paymentToken": "X"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"chargeReference", "chargeCode"}
+
+
+# --- malformed requests ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"chargeReference": "T-1", "chargeCode": "1"}, "paymentToken"),
+        ({"paymentToken": "", "chargeReference": "T-1"}, "paymentToken"),
+        ({"paymentToken": "   "}, "paymentToken"),
+        ({"paymentToken": "A" * 129}, "paymentToken"),
+        ({"paymentToken": "A", "chargeReference": "R" * 256}, "chargeReference"),
+    ],
+)
+def test_missing_or_oversized_fields_are_400_and_kept_invalid(client, juno_account, form, field):
+    response = post_form(client, juno_url(juno_account), form)
+    assert response.status_code == 400
+    body = response.json()
+    assert field in body["errors"] and body["detail"]
+    notification = Notification.objects.get()
+    assert notification.status == N.INVALID and notification.error
+
+
+def test_wrong_content_type_is_400(client, juno_account):
+    response = client.post(
+        juno_url(juno_account), data={"paymentToken": "A"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "content_type" in response.json()["errors"]
+    assert Notification.objects.get().status == N.INVALID
+
+
+def test_multipart_is_not_accepted(client, juno_account):
+    response = client.post(juno_url(juno_account), data={"paymentToken": "A"})  # the test client's multipart
+    assert response.status_code == 400
+    assert "content_type" in response.json()["errors"]
+
+
+def test_a_body_over_the_limit_is_400_and_only_the_limit_is_stored(client, juno_account, settings):
+    settings.NOTIFICATION_MAX_BODY_BYTES = 100
+    response = post_form(client, juno_url(juno_account), {"paymentToken": "A" * 120})
+    assert response.status_code == 400
+    assert "body" in response.json()["errors"]
+    notification = Notification.objects.get()
+    assert notification.status == N.INVALID and len(notification.body) == 100
+
+
+def test_a_declared_length_over_the_limit_is_invalid(settings):
+    settings.NOTIFICATION_MAX_BODY_BYTES = 100
+    request = service.InboundRequest(
+        path="/x",
+        headers={},
+        body=b"paymentToken=A",
+        content_type=support.FORM,
+        charset="",
+        declared_length=100000,
+        remote_addr="127.0.0.1",
+    )
+    notification, errors = service.notification_store(gateway="juno", request=request, bank_account=None)
+    assert "body" in errors and notification.status == N.INVALID
+
+
+def test_a_body_with_nul_and_latin1_bytes_is_stored(client, juno_account):
+    response = client.generic(
+        "POST",
+        juno_url(juno_account),
+        b"paymentToken=%00&x=\xe9\x00",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code in (400, 422, 200, 503)
+    assert "\x00" not in Notification.objects.get().body
+
+
+# --- unknown accounts --------------------------------------------------------------------------------
+def test_unknown_account_is_404_and_kept_without_account(client, juno_account):
+    url = reverse("notification", kwargs={"gateway": "juno", "public_id": "not-an-account"})
+    response = post_form(client, url, {"paymentToken": "A"})
+    assert response.status_code == 404
+    notification = Notification.objects.get()
+    assert notification.bank_account is None and notification.status == N.REJECTED
+
+
+def test_a_juno_url_with_a_mycontas_account_is_404(client, mycontas_account):
+    response = post_form(client, juno_url(mycontas_account), {"paymentToken": "A"})
+    assert response.status_code == 404
+
+
+def test_an_unknown_gateway_name_is_404(client, juno_account):
+    url = reverse("notification", kwargs={"gateway": "paypal", "public_id": juno_account.public_id})
+    response = post_form(client, url, {"paymentToken": "A"})
+    assert response.status_code == 404
+    assert Notification.objects.get().gateway == "paypal"
+
+
+# --- forged notifications ------------------------------------------------------------------------------
+def test_a_token_the_gateway_does_not_know_changes_nothing(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    response = post_form(client, juno_url(juno_account), juno_form({"paymentToken": "FORGED"}, charge))
+    assert response.status_code == 422
+    assert response.json()["status"] == N.REJECTED
+    charge.refresh_from_db()
+    assert charge.state == S.ISSUED
+    assert not Payment.objects.exists()
+    assert Notification.objects.get().status == N.REJECTED
+
+
+def test_a_reference_that_does_not_match_the_payment_changes_nothing(client, juno_account, juno_sim):
+    paid_charge = issued_charge(juno_account)
+    target = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, paid_charge)
+    # A real token of one charge, pointed at another charge.
+    form = juno_form(paid, target)
+    response = post_form(client, juno_url(juno_account), form)
+    assert response.status_code == 422
+    for charge in (paid_charge, target):
+        charge.refresh_from_db()
+        assert charge.state == S.ISSUED
+    assert not Payment.objects.exists()
+    assert "does not match" in Notification.objects.get().error
+
+
+def test_a_code_that_does_not_match_the_payment_changes_nothing(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    response = post_form(client, juno_url(juno_account), juno_form(paid, charge, chargeCode="999999"))
+    assert response.status_code == 422
+    charge.refresh_from_db()
+    assert charge.state == S.ISSUED
+
+
+def test_a_payment_of_another_accounts_charge_is_not_applied(client, juno_account, juno_sim):
+    other = factories.JunoAccountFactory()
+    charge = issued_charge(other)
+    paid = sim_pay(juno_sim, charge)
+    response = post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    assert response.status_code == 422
+    charge.refresh_from_db()
+    assert charge.state == S.ISSUED
+    assert Notification.objects.get().status == N.FAILED
+
+
+# --- duplicates and retries ---------------------------------------------------------------------------
+def test_fifty_retries_give_one_payment_and_fifty_rows(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    form = juno_form(paid, charge)
+    statuses = {post_form(client, juno_url(juno_account), form).status_code for _ in range(50)}
+    assert statuses == {200}
+    assert Payment.objects.count() == 1
+    assert Notification.objects.count() == 50
+    assert set(Notification.objects.values_list("status", flat=True)) == {N.PROCESSED}
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+    assert charge.events.filter(to_state=S.PAID).count() == 1
+
+
+def test_processing_one_row_twice_changes_nothing_more(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    notification = Notification.objects.get()
+    again = notification_process(notification.pk)
+    assert again.outcome == Outcome.PROCESSED
+    assert Payment.objects.count() == 1
+    assert Notification.objects.get().attempts == 2
+
+
+def test_a_refund_after_payment_refunds_the_charge(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    juno_sim.pay({"payment_token": paid["paymentToken"], "status": "CUSTOMER_PAID_BACK", "notify": False})
+    response = post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    assert response.status_code == 200
+    charge.refresh_from_db()
+    assert charge.state == S.REFUNDED
+    assert Payment.objects.get().status == "CUSTOMER_PAID_BACK"
+
+
+def test_an_awaiting_status_is_recorded_without_state_change(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge, status="AWAITING_PROCESSING")
+    response = post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    assert response.status_code == 200
+    charge.refresh_from_db()
+    assert charge.state == S.ISSUED
+    assert Payment.objects.get().status == "AWAITING_PROCESSING"
+
+
+def test_an_amount_mismatch_is_kept_and_flagged(client, juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge, amount="10.00")
+    post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    payment = Payment.objects.get()
+    assert payment.amount == Decimal("10.00") and payment.amount_mismatch
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+
+
+def test_payment_after_cancel_requested_is_paid_and_flagged(client, juno_account, juno_sim):
+    from billing.services.charges import charge_request_cancel
+
+    charge = issued_charge(juno_account)
+    charge_request_cancel(charge=charge, enqueue=False)
+    paid = sim_pay(juno_sim, charge)
+    post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    charge.refresh_from_db()
+    assert charge.state == S.PAID and charge.paid_after_cancel
+    from billing.selectors.notifications import admin_warnings
+
+    assert any("after its cancel" in warning for warning in admin_warnings())
+
+
+# --- gateway unavailable ------------------------------------------------------------------------------
+def test_gateway_down_queues_a_retry_and_answers_200(
+    client, juno_account, juno_down, django_capture_on_commit_callbacks
+):
+    charge = factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=juno_account), state=S.ISSUED, gateway_code="77"
+    )
+    with (
+        mock.patch("billing.notification_tasks.process_notification.apply_async") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = post_form(client, juno_url(juno_account), {"paymentToken": "T", "chargeCode": "77"})
+    assert response.status_code == 200
+    assert response.json()["status"] == N.RETRYING
+    notification = Notification.objects.get()
+    assert notification.status == N.RETRYING and notification.attempts == 1
+    assert send.call_args.kwargs["args"] == [notification.pk]
+    charge.refresh_from_db()
+    assert charge.state == S.ISSUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gateway_down_and_broker_down_answers_503(client, juno_down):
+    account = factories.JunoAccountFactory()
+    with mock.patch(
+        "billing.notification_tasks.process_notification.apply_async",
+        side_effect=ConnectionError("broker down"),
+    ):
+        response = post_form(client, juno_url(account), {"paymentToken": "T"})
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert Notification.objects.get().status == N.RETRYING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gateway_down_with_the_broker_up_enqueues_at_once(client, juno_down):
+    account = factories.JunoAccountFactory()
+    with mock.patch("billing.notification_tasks.process_notification.apply_async") as send:
+        response = post_form(client, juno_url(account), {"paymentToken": "T"})
+    assert response.status_code == 200
+    send.assert_called_once()
+
+
+def test_database_down_answers_503(client, juno_account):
+    with mock.patch.object(service.Notification.objects, "create", side_effect=DatabaseError("down")):
+        response = post_form(client, juno_url(juno_account), {"paymentToken": "T"})
+    assert response.status_code == 503
+    assert response.json()["notification"] is None
+
+
+def test_the_retry_task_processes_once_the_gateway_is_back(
+    client, juno_account, juno_down, settings, juno_sim
+):
+    # juno_sim was set up after juno_down: point the URLs at the closed port again, then back.
+    sim_url = settings.JUNO_SANDBOX_BASE_URL
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    settings.JUNO_BASE_URL = settings.JUNO_SANDBOX_BASE_URL = juno_down
+    with mock.patch("billing.notification_tasks.process_notification.apply_async"):
+        response = post_form(client, juno_url(juno_account), juno_form(paid, charge))
+    assert response.status_code == 200
+    notification = Notification.objects.get()
+    assert notification.status == N.RETRYING
+    settings.JUNO_BASE_URL = settings.JUNO_SANDBOX_BASE_URL = sim_url
+
+    from billing.notification_tasks import process_notification
+
+    assert process_notification.apply(args=[notification.pk]).get() == Outcome.PROCESSED
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+
+
+def test_the_retry_task_retries_while_the_gateway_is_down(juno_account, juno_down):
+    from celery.exceptions import Retry
+
+    from billing.notification_tasks import process_notification
+
+    notification = Notification.objects.create(
+        gateway="juno", bank_account=juno_account, path="/x", body="paymentToken=T", status=N.RETRYING
+    )
+    with mock.patch.object(process_notification, "retry", side_effect=Retry()) as retry, pytest.raises(Retry):
+        process_notification.run(notification.pk)
+    retry.assert_called_once()
+
+
+def test_the_sweep_retries_pending_and_stale_rows(juno_account, juno_sim):
+    charge = issued_charge(juno_account)
+    paid = sim_pay(juno_sim, charge)
+    body = f"paymentToken={paid['paymentToken']}&chargeCode={charge.gateway_code}"
+    waiting = Notification.objects.create(
+        gateway="juno", bank_account=juno_account, path="/x", body=body, status=N.RETRYING
+    )
+    stale = Notification.objects.create(gateway="juno", bank_account=juno_account, path="/x", body=body)
+    Notification.objects.filter(pk=stale.pk).update(received_at=timezone.now() - dt.timedelta(hours=1))
+    fresh = Notification.objects.create(gateway="juno", bank_account=juno_account, path="/x", body=body)
+    exhausted = Notification.objects.create(
+        gateway="juno", bank_account=juno_account, path="/x", body=body, status=N.RETRYING, attempts=99
+    )
+    assert notifications_retry_pending() == 2
+    statuses = dict(Notification.objects.values_list("pk", "status"))
+    assert statuses[waiting.pk] == statuses[stale.pk] == N.PROCESSED
+    assert statuses[fresh.pk] == N.RECEIVED and statuses[exhausted.pk] == N.RETRYING
+    assert Payment.objects.count() == 1
+
+
+def test_retries_give_up_after_max_attempts(juno_account, juno_down):
+    notification = Notification.objects.create(
+        gateway="juno",
+        bank_account=juno_account,
+        path="/x",
+        body="paymentToken=T",
+        status=N.RETRYING,
+        attempts=service.MAX_ATTEMPTS - 1,
+    )
+    result = notification_process(notification.pk)
+    assert result.outcome == Outcome.FAILED
+    assert Notification.objects.get().status == N.FAILED
+
+
+# --- Mycontas -----------------------------------------------------------------------------------------
+def mycontas_form(charge, **overrides):
+    return {
+        "txtCod_cliente": "1234567890ABCDEFGHIJ",
+        "txtCod_senha": "teste123",
+        "txtReferencia": charge.reference,
+        "cobrancaID": "556677",
+        "txtUrl": "https://www.mycontas.com.br/boleto/556677",
+        "txtValor": "9990",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def mycontas_charge(mycontas_account):
+    return factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=mycontas_account), state=S.ISSUING
+    )
+
+
+def test_mycontas_return_issues_the_charge(client, mycontas_account, mycontas_charge):
+    response = post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge))
+    assert response.status_code == 200, response.content
+    mycontas_charge.refresh_from_db()
+    assert mycontas_charge.state == S.ISSUED
+    assert mycontas_charge.gateway_code == "556677"
+    assert mycontas_charge.link == "https://www.mycontas.com.br/boleto/556677"
+
+
+def test_mycontas_return_with_txtnumero_and_twice_is_idempotent(client, mycontas_account, mycontas_charge):
+    form = mycontas_form(mycontas_charge, cobrancaID="", txtNumero="42")
+    del form["cobrancaID"]
+    for _ in range(2):
+        assert post_form(client, mycontas_url(mycontas_account), form).status_code == 200
+    mycontas_charge.refresh_from_db()
+    assert mycontas_charge.state == S.ISSUED and mycontas_charge.gateway_code == "42"
+    assert mycontas_charge.events.filter(to_state=S.ISSUED).count() == 1
+
+
+def test_mycontas_return_resolves_an_unknown_charge(client, mycontas_account, mycontas_charge):
+    type(mycontas_charge).objects.filter(pk=mycontas_charge.pk).update(state=S.UNKNOWN)
+    assert (
+        post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge)).status_code == 200
+    )
+    mycontas_charge.refresh_from_db()
+    assert mycontas_charge.state == S.ISSUED
+
+
+@pytest.mark.parametrize(
+    "field, value", [("txtCod_senha", "wrong"), ("txtCod_cliente", "ABCDEFGHIJ1234567890")]
+)
+def test_mycontas_wrong_credentials_are_403_and_change_nothing(
+    client, mycontas_account, mycontas_charge, field, value
+):
+    response = post_form(
+        client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge, **{field: value})
+    )
+    assert response.status_code == 403
+    mycontas_charge.refresh_from_db()
+    assert mycontas_charge.state == S.ISSUING and mycontas_charge.gateway_code == ""
+    assert Notification.objects.get().status == N.REJECTED
+
+
+def test_mycontas_password_is_never_stored(client, mycontas_account, mycontas_charge):
+    post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge))
+    post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge, txtCod_senha="guess-1"))
+    for notification in Notification.objects.all():
+        assert "teste123" not in notification.body and "guess-1" not in notification.body
+        assert "hmac-sha256" in notification.body
+
+
+def test_mycontas_reprocessing_checks_the_stored_hash(client, mycontas_account, mycontas_charge):
+    post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge, txtCod_senha="wrong"))
+    post_form(client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge))
+    forged, genuine = Notification.objects.order_by("pk")
+    assert notification_process(forged.pk).outcome == Outcome.FORBIDDEN
+    assert notification_process(genuine.pk).outcome == Outcome.PROCESSED
+
+
+def test_mycontas_missing_fields_are_400(client, mycontas_account, mycontas_charge):
+    form = mycontas_form(mycontas_charge)
+    del form["cobrancaID"]
+    response = post_form(client, mycontas_url(mycontas_account), form)
+    assert response.status_code == 400
+    assert "cobrancaID" in response.json()["errors"]
+
+
+def test_mycontas_unknown_reference_is_422(client, mycontas_account, mycontas_charge):
+    response = post_form(
+        client, mycontas_url(mycontas_account), mycontas_form(mycontas_charge, txtReferencia="T-X")
+    )
+    assert response.status_code == 422
+
+
+def test_mycontas_return_for_a_carne_fills_the_next_installment(client, mycontas_account):
+    carne = factories.CarneFactory(customer=factories.CustomerFactory(bank_account=mycontas_account))
+    first, second = (
+        factories.ChargeFactory(
+            customer=carne.customer,
+            carne=carne,
+            installment_number=n,
+            reference=f"{carne.reference}-{n:02d}",
+            state=S.ISSUING,
+        )
+        for n in (1, 2)
+    )
+    for number in ("1001", "1002"):
+        form = {**mycontas_form(first, cobrancaID=number), "txtReferencia": carne.reference}
+        assert post_form(client, mycontas_url(mycontas_account), form).status_code == 200
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.gateway_code, second.gateway_code) == ("1001", "1002")
+    assert first.state == second.state == S.ISSUED
