@@ -25,3 +25,7 @@ errorlog = "-"
 # No query strings in the access log: notification URLs and portal tokens stay out of it.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 proc_name = "cobranca-web"
+# gunicorn >= 25.1 opens a control socket (for gunicornc); under systemd keep it in the unit's
+# RuntimeDirectory (/run/cobranca) rather than the service user's home.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"].split(":")[0], "gunicorn.ctl")
