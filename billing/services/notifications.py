@@ -92,8 +92,17 @@ class NotificationResult:
 
 
 # --- storing ------------------------------------------------------------------------------------
+def without_nul(text: str) -> str:
+    """PostgreSQL text and JSON cannot hold NUL characters."""
+    return text.replace("\x00", "\ufffd")
+
+
 def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in headers.items() if name.lower() not in DROPPED_HEADERS}
+    return {
+        without_nul(name): without_nul(value)
+        for name, value in headers.items()
+        if name.lower() not in DROPPED_HEADERS
+    }
 
 
 def clean_ip(value: str | None) -> str | None:
@@ -121,7 +130,7 @@ def decode_body(body: bytes, charset: str) -> str:
             continue
     else:
         text = body.decode("iso-8859-1")
-    return text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    return without_nul(text)
 
 
 def redact_body(text: str) -> str:
@@ -168,9 +177,9 @@ def notification_store(
     limit = settings.NOTIFICATION_MAX_BODY_BYTES
     with transaction.atomic():
         notification = Notification.objects.create(
-            gateway=gateway[:20],
+            gateway=without_nul(gateway[:20]),
             bank_account=bank_account,
-            path=request.path[:300],
+            path=without_nul(request.path[:300]),
             headers=clean_headers(request.headers),
             body=redact_body(decode_body(request.body[:limit], request.charset)),
             remote_addr=clean_ip(request.remote_addr),
@@ -203,12 +212,17 @@ def parse_form(notification: Notification) -> InboundNotification:
     }
     if too_long:
         raise NotificationInvalid(_("Some fields are too long."), too_long)
+    with_nul = {
+        name: _("Contains a NUL character.") for name, value in flat.items() if "\x00" in name + value
+    }
+    if with_nul:
+        raise NotificationInvalid(_("Some fields contain NUL characters."), with_nul)
     return _parser(notification.gateway)(flat)
 
 
 # --- finding accounts and charges ---------------------------------------------------------------
 def account_for_public_id(gateway: str, public_id: str) -> BankAccount | None:
-    if gateway not in Gateway.values:
+    if gateway not in Gateway.values or "\x00" in public_id:
         return None
     return BankAccount.objects.filter(gateway=gateway, public_id=public_id).first()
 

@@ -179,15 +179,23 @@ def test_a_declared_length_over_the_limit_is_invalid(settings):
     assert "body" in errors and notification.status == N.INVALID
 
 
-def test_a_body_with_nul_and_latin1_bytes_is_stored(client, juno_account):
+def test_a_body_with_nul_and_latin1_bytes_is_stored_and_refused(client, juno_account):
     response = client.generic(
         "POST",
         juno_url(juno_account),
         b"paymentToken=%00&x=\xe9\x00",
         content_type="application/x-www-form-urlencoded",
     )
-    assert response.status_code in (400, 422, 200, 503)
-    assert "\x00" not in Notification.objects.get().body
+    assert response.status_code == 400
+    assert "paymentToken" in response.json()["errors"]
+    notification = Notification.objects.get()
+    assert "\x00" not in notification.body and "é" in notification.body
+
+
+def test_a_nul_in_the_url_is_404_not_a_crash(client):
+    response = post_form(client, "/api/notifications/juno/ab%00cd/", {"paymentToken": "A"})
+    assert response.status_code == 404
+    assert "\x00" not in Notification.objects.get().path
 
 
 # --- unknown accounts --------------------------------------------------------------------------------

@@ -1,0 +1,130 @@
+"""The notification endpoints as HTTP: routing, no CSRF or login, JSON errors, the OpenAPI schema."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.test import Client
+from django.urls import resolve, reverse
+
+from billing.models import Notification
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_reverse_notification_for_both_gateways(juno_account, mycontas_account):
+    juno = reverse("notification", kwargs={"gateway": "juno", "public_id": juno_account.public_id})
+    mycontas = reverse(
+        "notification", kwargs={"gateway": "mycontas", "public_id": mycontas_account.public_id}
+    )
+    assert juno == f"/api/notifications/juno/{juno_account.public_id}/"
+    assert mycontas == f"/api/notifications/mycontas/{mycontas_account.public_id}/"
+    assert resolve(juno).url_name == "juno-notification"
+    assert resolve(mycontas).url_name == "mycontas-notification"
+    assert resolve("/retorno/juno_confirma.php").url_name == "juno-notification-mkauth"
+
+
+def test_the_notification_url_staff_paste_is_the_route(juno_account, settings):
+    from billing.services.gateway_access import notification_url
+
+    settings.PUBLIC_BASE_URL = "https://cobranca.example.com"
+    url = notification_url(juno_account)
+    assert url.removeprefix(settings.PUBLIC_BASE_URL) == reverse(
+        "notification", kwargs={"gateway": "juno", "public_id": juno_account.public_id}
+    )
+
+
+def test_no_csrf_token_and_no_login_are_needed(juno_account):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        reverse("notification", kwargs={"gateway": "juno", "public_id": juno_account.public_id}),
+        data="paymentToken=",
+        content_type=FORM,
+    )
+    assert response.status_code == 400  # reached the view: the empty token is the only complaint
+    assert set(response.json()["errors"]) == {"paymentToken"}
+
+
+def test_other_methods_are_405_json(client, juno_account):
+    response = client.get(f"/api/notifications/juno/{juno_account.public_id}/")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert not Notification.objects.exists()
+
+
+def test_many_posts_from_one_address_are_not_throttled(client, juno_account):
+    url = f"/api/notifications/juno/{juno_account.public_id}/"
+    codes = {client.post(url, data="x=1", content_type=FORM).status_code for _ in range(30)}
+    assert codes == {400}
+
+
+def test_errors_are_json_with_the_stored_id(client):
+    response = client.post("/api/notifications/juno/nobody/", data="paymentToken=A", content_type=FORM)
+    assert response.status_code == 404
+    body = response.json()
+    assert body["notification"] == Notification.objects.get().pk
+    assert body["detail"]
+
+
+# --- schema and docs -----------------------------------------------------------------------------------
+def _schema(client) -> dict:
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_the_schema_describes_the_three_endpoints(client):
+    schema = _schema(client)
+    assert set(schema["paths"]) == {
+        "/api/notifications/juno/{public_id}/",
+        "/api/notifications/mycontas/{public_id}/",
+        "/retorno/juno_confirma.php",
+    }
+    juno = schema["paths"]["/api/notifications/juno/{public_id}/"]["post"]
+    assert set(juno["requestBody"]["content"]) == {FORM}
+    assert {"200", "400", "404", "422", "503"} <= set(juno["responses"])
+    mycontas = schema["paths"]["/api/notifications/mycontas/{public_id}/"]["post"]
+    assert {"200", "400", "403", "404", "422", "503"} <= set(mycontas["responses"])
+    form = schema["components"]["schemas"]["JunoNotificationForm"]
+    assert form["required"] == ["paymentToken"]
+    assert form["properties"]["paymentToken"]["maxLength"] == 128
+    for response in juno["responses"].values():
+        assert set(response["content"]) == {"application/json"}
+
+
+def test_the_schema_is_also_json(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_the_docs_page_renders_without_scripts(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<script" not in html and "cdn" not in html.lower()
+    for text in (
+        "/api/notifications/juno/{public_id}/",
+        "paymentToken",
+        "txtCod_senha",
+        "503",
+        "/api/schema/",
+    ):
+        assert text in html
+
+
+def test_the_baseline_view_is_off_by_default(client):
+    response = client.post("/api/_bench/baseline/", data="a=1", content_type=FORM)
+    assert response.status_code == 404
+
+
+def test_the_mycontas_endpoint_refuses_a_juno_account(client):
+    account = factories.JunoAccountFactory()
+    response = client.post(
+        f"/api/notifications/mycontas/{account.public_id}/",
+        data="txtCod_cliente=A&txtCod_senha=B&txtReferencia=C&cobrancaID=1",
+        content_type=FORM,
+    )
+    assert response.status_code == 404
