@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import BankAccount, Gateway
@@ -41,35 +42,37 @@ class SecretInput(forms.PasswordInput):
 
 
 class BankAccountForm(forms.ModelForm):
-    token = forms.CharField(label=_("production token"), required=False, widget=SecretInput())
-    sandbox_token = forms.CharField(label=_("sandbox token"), required=False, widget=SecretInput())
+    token = forms.CharField(label=capfirst(_("production token")), required=False, widget=SecretInput())
+    sandbox_token = forms.CharField(label=capfirst(_("sandbox token")), required=False, widget=SecretInput())
     clear_sandbox_token = forms.BooleanField(
-        label=_("clear the sandbox token"),
+        label=capfirst(_("clear the sandbox token")),
         required=False,
         help_text=_("Removes the sandbox token: the account goes back to production."),
     )
-    account_password = forms.CharField(label=_("account password"), required=False, widget=SecretInput())
+    account_password = forms.CharField(
+        label=capfirst(_("account password")), required=False, widget=SecretInput()
+    )
     max_days_to_update = forms.IntegerField(
-        label=_("max days to update"),
+        label=capfirst(_("max days to update")),
         initial=MAX_DAYS_TO_UPDATE,
         help_text=_("Days after the due date the boleto is still accepted (1 to 29; more is stored as 29)."),
     )
     fine_percent = forms.DecimalField(
-        label=_("fine %"),
+        label=capfirst(_("fine %")),
         max_digits=6,
         decimal_places=2,
         initial=Decimal("2.00"),
         help_text=_("Charged once after the due date; 0 to 2.00 (legal maximum)."),
     )
     daily_interest_percent = forms.DecimalField(
-        label=_("daily interest %"),
+        label=capfirst(_("daily interest %")),
         max_digits=6,
         decimal_places=3,
         initial=Decimal("0.033"),
         help_text=_("Per day late; 0 to 0.33 (usually 0.033, i.e. 1 % a month)."),
     )
     days_to_write_off = forms.IntegerField(
-        label=_("days to write off"),
+        label=capfirst(_("days to write off")),
         initial=15,
         help_text=_("Days after the due date before the boleto is written off; 0 to 29."),
     )
@@ -189,10 +192,14 @@ def next_due_date(due_day: int, today: dt.date) -> dt.date:
 class IssueChargeForm(forms.Form):
     """A título avulso for one customer (MK-Auth: "+" under *Títulos avulsos*)."""
 
-    amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    due_date = forms.DateField(label=_("due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(
+        label=capfirst(_("amount")), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    due_date = forms.DateField(
+        label=capfirst(_("due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     description = forms.CharField(
-        label=_("description"),
+        label=capfirst(_("description")),
         max_length=400,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial="Internet [MES]/[ANO]",
@@ -214,17 +221,19 @@ class IssueCarneForm(forms.Form):
     """A carnê for one customer (MK-Auth: "+" under *Carnê atual*)."""
 
     installments = forms.IntegerField(
-        label=_("installments"), min_value=1, max_value=CARNE_INSTALLMENTS_MAX, initial=12
+        label=capfirst(_("installments")), min_value=1, max_value=CARNE_INSTALLMENTS_MAX, initial=12
     )
     first_due_date = forms.DateField(
-        label=_("first due date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=capfirst(_("first due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     amount = forms.DecimalField(
-        label=_("installment amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+        label=capfirst(_("installment amount")), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
-    last_day_of_month = forms.BooleanField(label=_("due on the last day of each month"), required=False)
+    last_day_of_month = forms.BooleanField(
+        label=capfirst(_("due on the last day of each month")), required=False
+    )
     description = forms.CharField(
-        label=_("description"),
+        label=capfirst(_("description")),
         max_length=400,
         widget=forms.Textarea(attrs={"rows": 3}),
         initial="Internet [MES]/[ANO] - parcela [PARCELA]",
@@ -244,5 +253,8 @@ class IssueCarneForm(forms.Form):
 
 class CancelReasonForm(forms.Form):
     reason = forms.CharField(
-        label=_("reason"), required=False, max_length=300, widget=forms.TextInput(attrs={"size": 60})
+        label=capfirst(_("reason")),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 60}),
     )

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
 
-from billing.admin.charges import DocumentSearchMixin
 from billing.admin.common import (
     GuardedActionsMixin,
     acting_user,
@@ -26,6 +25,8 @@ from billing.admin.common import (
     is_confirmed,
     state_badge,
 )
+from billing.admin.pagination import ScalableAdminMixin
+from billing.admin.search import search_customers
 from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
 from billing.models import Carne, CarneState, Charge
 from billing.services import charges as charge_services
@@ -46,7 +47,7 @@ def portal_url(customer: Customer) -> str:
 
 
 @admin.register(Customer)
-class CustomerAdmin(ImportMixin, GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
+class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     form = CustomerAdminForm
     resource_classes = [CustomerResource]
     import_template_name = "admin/customers/customer/import.html"
@@ -62,8 +63,10 @@ class CustomerAdmin(ImportMixin, GuardedActionsMixin, DocumentSearchMixin, admin
     )
     list_filter = ("billing_type", "status", "bank_account", "state")
     list_select_related = ("bank_account",)
-    search_fields = ("name", "^document", "email")
-    show_full_result_count = False
+    search_fields = ("name", "document", "email")
+    search_help_text = _(
+        "A CPF/CNPJ (punctuation allowed) or its first digits, an e-mail, or part of a name."
+    )
     list_per_page = 50
     autocomplete_fields = ("bank_account",)
     readonly_fields = ("portal_link", "created_at", "updated_at")
@@ -106,6 +109,11 @@ class CustomerAdmin(ImportMixin, GuardedActionsMixin, DocumentSearchMixin, admin
             renew,
             _("Issue a new portal link"),
         )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
+        if not search_term.strip():
+            return queryset, False
+        return search_customers(queryset, search_term), False
 
     # --- import ----------------------------------------------------------------------------------
 

@@ -87,5 +87,5 @@ class CustomerAdminForm(forms.ModelForm):
 
 class BillingTypeForm(forms.Form):
     billing_type = forms.ChoiceField(
-        label=_("new billing type"), choices=BillingType.choices, widget=forms.RadioSelect
+        label=_("New billing type"), choices=BillingType.choices, widget=forms.RadioSelect
     )

@@ -24,11 +24,12 @@ from billing.admin.common import (
     is_confirmed,
     state_badge,
 )
+from billing.admin.pagination import ScalableAdminMixin
+from billing.admin.search import classify, customer_ids_matching, search_charges
 from billing.forms import CancelReasonForm
 from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
 from billing.services import charges as charge_services
 from billing.services.errors import ApplicationError
-from customers.documents import digits
 
 #: A charge still ``issuing`` after this long most likely lost its worker.
 ISSUING_STALE_AFTER = dt.timedelta(minutes=15)
@@ -54,21 +55,6 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
             Q(state__in=[ChargeState.UNKNOWN, ChargeState.FAILED])
             | Q(state=ChargeState.ISSUING, state_changed_at__lt=stale)
         )
-
-
-class DocumentSearchMixin:
-    """Search by CPF/CNPJ as typed, punctuation and all: ``123.456.789-09`` finds ``12345678909``."""
-
-    document_search_field = "document"
-
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
-        result, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
-            request, queryset, search_term
-        )
-        number = digits(search_term)
-        if len(number) >= 3 and number != search_term.strip():
-            result = result | queryset.filter(**{f"{self.document_search_field}__contains": number})
-        return result, may_have_duplicates
 
 
 class ChargeEventInline(ReadOnlyInline):
@@ -113,8 +99,7 @@ def _customer_link(customer: Any) -> str:
 
 
 @admin.register(Charge)
-class ChargeAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
-    document_search_field = "customer__document"
+class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     list_display = (
         "reference",
         "customer_name",
@@ -128,14 +113,17 @@ class ChargeAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
     list_filter = ("state", NeedsAttentionFilter, "bank_account", "due_date")
     list_select_related = ("customer", "bank_account", "carne")
     date_hierarchy = "due_date"
-    search_fields = ("^reference", "^gateway_code", "customer__name", "^customer__document")
-    show_full_result_count = False
+    #: Shown as the search box's scope; the lookup itself is billing.admin.search.search_charges.
+    search_fields = ("reference", "gateway_code", "customer__name", "customer__document")
+    search_help_text = _("A reference (T-…, C-…), a CPF/CNPJ, a gateway code or a customer's name.")
     list_per_page = 50
     autocomplete_fields = ("customer",)
     raw_id_fields = ("carne",)
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
     actions = ("cancel_selected_charges", "retry_failed_charges")
+    #: Staff may correct these while the charge has not reached the gateway, then retry it.
     editable_when = (ChargeState.PENDING, ChargeState.FAILED)
+    correctable_fields = ("amount", "due_date", "description")
     gateway_fields = (
         "gateway_code",
         "link",
@@ -197,6 +185,36 @@ class ChargeAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
         # Charges are issued from the customer's page, through the billing services.
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
+        # A boleto is cancelled (at the gateway too), never deleted: its history must stay.
+        return False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
+        if not search_term.strip():
+            return queryset, False
+        return search_charges(queryset, search_term), False
+
+    def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
+        """Write only the corrected fields, and only while the charge is still unsent.
+
+        A plain ``save()`` would write back the state read when the page was posted: had a worker
+        moved the charge to ``issuing`` meanwhile, it would be reset and could be sent twice.
+        """
+        changed = [name for name in form.changed_data if name in self.correctable_fields]
+        if not changed:
+            return
+        updated = Charge.objects.filter(pk=obj.pk, state__in=self.editable_when).update(
+            updated_at=timezone.now(), **{name: getattr(obj, name) for name in changed}
+        )
+        if not updated:
+            current = Charge.objects.get(pk=obj.pk)
+            self.message_user(
+                request,
+                _("Not saved: %(reference)s is now %(state)s and can no longer be corrected.")
+                % {"reference": current.reference, "state": current.get_state_display()},
+                messages.ERROR,
+            )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Charge | None = None) -> list[str]:
         fields = [
             *self.audit_fields,
@@ -208,7 +226,7 @@ class ChargeAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
             "billing_month",
         ]
         if obj is None or obj.state not in self.editable_when:
-            fields += ["amount", "due_date", "description"]
+            fields += list(self.correctable_fields)
         return fields
 
     @admin.display(description=_("customer"), ordering="customer__name")
@@ -348,8 +366,7 @@ class InstallmentInline(ReadOnlyInline):
 
 
 @admin.register(Carne)
-class CarneAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
-    document_search_field = "customer__document"
+class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     list_display = (
         "reference",
         "customer_name",
@@ -362,8 +379,8 @@ class CarneAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
     )
     list_filter = ("state", "bank_account", "first_due_date")
     list_select_related = ("customer", "bank_account")
-    search_fields = ("^reference", "customer__name", "^customer__document")
-    show_full_result_count = False
+    search_fields = ("reference", "customer__name", "customer__document")
+    search_help_text = _("A carnê reference (C-…), a CPF/CNPJ or a customer's name.")
     inlines = (InstallmentInline,)
     actions = ("cancel_carnes",)
     readonly_fields = (
@@ -383,6 +400,17 @@ class CarneAdmin(GuardedActionsMixin, DocumentSearchMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Carne | None = None) -> bool:
+        return False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if classify(term) == "reference":
+            return queryset.filter(reference=term.upper()), False
+        return queryset.filter(customer_id__in=customer_ids_matching(term)), False
 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_name(self, obj: Carne) -> str:

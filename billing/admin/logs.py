@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import ReadOnlyAdminMixin, badge
+from billing.admin.pagination import ScalableAdminMixin
+from billing.admin.search import search_gateway_logs
 from billing.models import ExchangeOutcome, GatewayLog
 
 OUTCOME_COLORS = {
@@ -24,7 +29,7 @@ def preformatted(text: str) -> str:
 
 
 @admin.register(GatewayLog)
-class GatewayLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GatewayLogAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     list_display = (
         "created_at",
         "bank_account",
@@ -38,9 +43,9 @@ class GatewayLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("bank_account", "endpoint", "outcome", "created_at")
     list_select_related = ("bank_account",)
-    search_fields = ("^reference", "^gateway_code")
+    search_fields = ("reference", "gateway_code")
+    search_help_text = _("A charge reference (T-…, C-…) or a gateway code.")
     date_hierarchy = "created_at"
-    show_full_result_count = False
     fields = (
         "created_at",
         "bank_account",
@@ -60,6 +65,11 @@ class GatewayLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "response_display",
     )
     readonly_fields = fields
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
+        if not search_term.strip():
+            return queryset, False
+        return search_gateway_logs(queryset, search_term), False
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_display(self, obj: GatewayLog) -> str:

@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from billing.admin.common import GuardedActionsMixin, ReadOnlyAdminMixin
 from billing.admin.logs import preformatted
 from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
+from billing.admin.pagination import ScalableAdminMixin
 from billing.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     list_display = (
         "id",
         "received_at",
@@ -32,7 +33,6 @@ class NotificationAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     list_select_related = ("bank_account",)
     search_fields = ("^charge_reference", "^payment_token")
     date_hierarchy = "received_at"
-    show_full_result_count = False
     #: "Reprocess" (billing.admin.notification_actions) needs change_notification; the admin stays read-only.
     actions: list[Any] = [reprocess_selected]
     has_reprocess_permission = has_reprocess_permission

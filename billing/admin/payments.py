@@ -8,11 +8,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import ReadOnlyAdminMixin
+from billing.admin.pagination import ScalableAdminMixin
 from billing.models import Payment
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     list_display = (
         "gateway_payment_id",
         "charge_link",
@@ -29,7 +30,6 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("charge", "charge__customer")
     search_fields = ("^gateway_payment_id", "^charge__reference", "charge__customer__name")
     date_hierarchy = "paid_on"
-    show_full_result_count = False
 
     @admin.display(description=_("charge"), ordering="charge__reference")
     def charge_link(self, obj: Payment) -> str:

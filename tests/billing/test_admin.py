@@ -629,3 +629,57 @@ def _logs_and_payments(count: int) -> None:
         )
         Notification.objects.create(gateway="juno", bank_account=account, path="/p")
         factories.CarneFactory(customer=charge.customer)
+
+
+def test_correcting_a_pending_charge_writes_only_the_corrected_fields(client, world, operator):
+    client.force_login(operator)
+    charge = world["pending"]
+    url = reverse("admin:billing_charge_change", args=[charge.pk])
+    data = {
+        "amount": "150.00",
+        "due_date": charge.due_date.isoformat(),
+        "description": charge.description,
+        **{
+            f"{prefix}-{key}": "0"
+            for prefix in ("events", "payments", "gateway_logs")
+            for key in ("TOTAL_FORMS", "INITIAL_FORMS")
+        },
+    }
+    page = client.get(url)
+    for formset in page.context["inline_admin_formsets"]:
+        prefix = formset.formset.prefix
+        data[f"{prefix}-TOTAL_FORMS"] = str(formset.formset.total_form_count())
+        data[f"{prefix}-INITIAL_FORMS"] = str(formset.formset.initial_form_count())
+    # A worker picks the charge up between the page load and the save.
+    Charge.objects.filter(pk=charge.pk).update(state=ChargeState.ISSUING)
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    charge.refresh_from_db()
+    assert charge.state == ChargeState.ISSUING  # not reset to pending
+    assert charge.amount == Decimal("99.90")
+
+    # The narrower race: the state changes after the form was built, right before the write.
+    from types import SimpleNamespace
+
+    from django.contrib import admin as django_admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(url)
+    request.user = operator
+    request.session = client.session
+    request._messages = FallbackStorage(request)
+    stale = Charge.objects.get(pk=charge.pk)
+    stale.state, stale.amount = ChargeState.PENDING, Decimal("150.00")
+    django_admin.site._registry[Charge].save_model(
+        request, stale, SimpleNamespace(changed_data=["amount"]), True
+    )
+    charge.refresh_from_db()
+    assert (charge.state, charge.amount) == (ChargeState.ISSUING, Decimal("99.90"))
+    assert any("can no longer be corrected" in str(m) for m in request._messages)
+
+    Charge.objects.filter(pk=charge.pk).update(state=ChargeState.FAILED)
+    client.post(url, data)
+    charge.refresh_from_db()
+    assert charge.amount == Decimal("150.00")
+    assert charge.state == ChargeState.FAILED
