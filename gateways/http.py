@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
@@ -142,13 +143,15 @@ def _never_left(exc: BaseException) -> bool:
 def classify_transport_error(exc: requests.RequestException) -> GatewayUnavailable:
     """Connect failures surely did not send; anything later (read timeout, reset) maybe did."""
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return GatewayUnavailable("The gateway did not answer in time.", maybe_sent=True)
+        return GatewayUnavailable(str(_("The gateway did not answer in time.")), maybe_sent=True)
     if _never_left(exc):
-        return GatewayUnavailable("Could not connect to the gateway.", maybe_sent=False)
+        return GatewayUnavailable(str(_("Could not connect to the gateway.")), maybe_sent=False)
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return GatewayUnavailable("The gateway URL is invalid; check the settings.", maybe_sent=False)
+        return GatewayUnavailable(str(_("The gateway URL is invalid; check the settings.")), maybe_sent=False)
     return GatewayUnavailable(
-        f"The connection to the gateway failed after sending: {type(exc).__name__}.", maybe_sent=True
+        str(_("The connection to the gateway failed after sending (%(error)s)."))
+        % {"error": type(exc).__name__},
+        maybe_sent=True,
     )
 
 
@@ -193,7 +196,7 @@ class FormPoster:
             answer = self._send(url, params)
             if answer.status_code >= 500:
                 raise GatewayUnavailable(
-                    f"The gateway failed with HTTP {answer.status_code}.",
+                    str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
                     maybe_sent=True,
                     status_code=answer.status_code,
                     raw=answer.text,
@@ -220,7 +223,7 @@ class FormPoster:
         except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
             logger.warning("could not read the %s answer: %s", self.gateway, type(exc).__name__)
             raise GatewayAnswerInvalid(
-                f"The gateway's answer could not be read ({type(exc).__name__}).",
+                str(_("The gateway's answer could not be read (%(error)s).")) % {"error": type(exc).__name__},
                 status_code=answer.status_code,
                 raw=answer.text,
             ) from exc

@@ -62,7 +62,13 @@ class JunoGateway:
         params = client.issue_params(self.config, request)
 
         def read(answer: HttpAnswer) -> list[IssuedCharge]:
-            return client.parse_charges(client.parse_envelope(answer), required=True)
+            charges = client.parse_charges(client.parse_envelope(answer), required=True)
+            if len(charges) != request.installments:
+                raise GatewayAnswerInvalid(
+                    f"Juno returned {len(charges)} charges for {request.installments} installments.",
+                    raw=answer.text,
+                )
+            return charges
 
         charges = self.http.post(
             "issue-charge",
@@ -72,10 +78,6 @@ class JunoGateway:
             reference=request.reference,
             code_of=lambda found: ",".join(c.code for c in found),
         )
-        if len(charges) != request.installments:
-            raise GatewayAnswerInvalid(
-                f"Juno returned {len(charges)} charges for {request.installments} installments."
-            )
         return IssueResult(charges=tuple(charges), accepted=True)
 
     def cancel(self, code: str) -> None:

@@ -382,3 +382,12 @@ def test_notification_parsed():
     )
     assert (parsed.payment_token, parsed.charge_code, parsed.charge_reference) == ("abc", "12", "T-1")
     assert JUNO_TOKEN not in repr(parsed)
+
+
+@responses.activate
+def test_fewer_charges_than_installments_is_invalid(recorder):
+    body = {"success": True, "data": {"charges": [{"code": 1, "dueDate": "10/01/2099"}]}}
+    responses.post(URL + "issue-charge", json=body)
+    with pytest.raises(GatewayAnswerInvalid, match="1 charges for 3 installments"):
+        JunoGateway(juno_config(), base_url=URL, recorder=recorder).issue(charge_request(installments=3))
+    assert recorder.exchanges[0].outcome == "invalid"
