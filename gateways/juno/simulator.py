@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import html
 import secrets
 import threading
 import time
@@ -323,9 +324,19 @@ class JunoSimulator(SimulatorApp):
         return _ok({"balance": float(balance), "withheldBalance": 0.0, "transferableBalance": float(balance)})
 
     def _page(self, request: Request) -> Response:
-        """Boleto, checkout and carnê links answer a tiny page, so links in the demo work."""
+        """Boleto, checkout and carnê links answer a tiny page with a "simular pagamento" button."""
+        code = request.path.rstrip("/").rsplit("/", 1)[-1]
+        charge = self.charges.get(int(code)) if code.isdigit() else None
+        if charge is None:
+            return Response.html("<html><body><h1>Boleto Fácil (simulador)</h1></body></html>")
+        line = linha_digitavel(charge.barcode)
         return Response.html(
-            f"<html><body><h1>Boleto Fácil (simulador)</h1><p>{request.path}</p></body></html>"
+            "<html><body><h1>Boleto Fácil (simulador)</h1>"
+            f"<p>Cobrança {charge.code} · {html.escape(charge.reference)} · R$ {charge.amount} · "
+            f"vencimento {charge.due_date.strftime(DATE_FORMAT)} · {charge.status}</p>"
+            f"<p><code>{line}</code></p>"
+            f'<form method="post" action="/_sim/pay"><input type="hidden" name="code" value="{charge.code}">'
+            '<button type="submit">Simular pagamento</button></form></body></html>'
         )
 
     # --- control routes --------------------------------------------------------------------------

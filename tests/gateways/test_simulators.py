@@ -195,3 +195,13 @@ def test_runsimulator_account_option():
         "secret",
         "http://127.0.0.1:8000/api/notifications/mycontas/x/",
     )
+
+
+def test_boleto_page_offers_a_simulated_payment(juno_sim, settings):
+    charge = issue(settings).json()["data"]["charges"][0]
+    page = requests.get(charge["link"], timeout=5)
+    assert charge["payNumber"] in page.text and "Simular pagamento" in page.text
+    paid = requests.post(
+        juno_sim.base_url + "/_sim/pay", data={"code": charge["code"], "notify": "false"}, timeout=5
+    )
+    assert paid.json()["payment"]["status"] == "CONFIRMED"
