@@ -35,7 +35,7 @@ from billing.services.dates import today
 from billing.services.errors import ApplicationError
 from customers.forms import BillingTypeForm, CustomerAdminForm
 from customers.models import BillingType, Customer
-from customers.resources import CustomerResource, template_csv
+from customers.resources import IMPORT_FORMATS, CustomerResource, template_csv
 
 #: How many of a customer's títulos avulsos the change page lists.
 RECENT_CHARGES_SHOWN = 12
@@ -43,13 +43,15 @@ ISSUE_PERMISSION = "billing.add_charge"
 
 
 def portal_url(customer: Customer) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/portal/{customer.portal_token}/"
+    """The subscriber's page at the site's public address (what staff send to the subscriber)."""
+    return settings.PUBLIC_BASE_URL + reverse("portal:page", args=[customer.portal_token])
 
 
 @admin.register(Customer)
 class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     form = CustomerAdminForm
     resource_classes = [CustomerResource]
+    import_formats = IMPORT_FORMATS
     import_template_name = "admin/customers/customer/import.html"
     change_form_template = "admin/customers/customer/change_form.html"
     list_display = (

@@ -12,9 +12,11 @@ from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import tablib
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
+from import_export.formats import base_formats
 
 from billing.models import BankAccount
 from customers.documents import digits, validate_document
@@ -244,6 +246,32 @@ class CustomerResource(resources.ModelResource):
             ]
         if errors:
             raise ValidationError(errors)
+
+
+class SpreadsheetCSV(base_formats.CSV):
+    """CSV as Brazilian spreadsheets and MK-Auth write it: ``;`` or ``,`` separated, UTF-8 or Windows-1252."""
+
+    def is_binary(self) -> bool:
+        return True  # decoded here, where the encoding can be guessed
+
+    def get_read_mode(self) -> str:
+        return "rb"
+
+    def create_dataset(self, in_stream: bytes | str, **kwargs: Any) -> tablib.Dataset:
+        text = in_stream if isinstance(in_stream, str) else _decode(in_stream)
+        header = text.split("\n", 1)[0]
+        delimiter = ";" if header.count(";") > header.count(",") else ","
+        return tablib.import_set(text, format="csv", delimiter=delimiter, **kwargs)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+IMPORT_FORMATS = [fmt for fmt in (SpreadsheetCSV, base_formats.XLSX) if fmt.is_available()]
 
 
 def template_csv() -> str:

@@ -683,3 +683,49 @@ def test_correcting_a_pending_charge_writes_only_the_corrected_fields(client, wo
     charge.refresh_from_db()
     assert charge.amount == Decimal("150.00")
     assert charge.state == ChargeState.FAILED
+
+
+def _codenames(group_name: str) -> set[str]:
+    group = Group.objects.get(name=group_name)
+    return {
+        f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")
+    }
+
+
+def test_staff_groups_have_exactly_their_permissions():
+    operators = _codenames("Billing operators")
+    readers = _codenames("Billing readers")
+    edited = [
+        "customers.%s_customer",
+        "billing.%s_charge",
+        "billing.%s_carne",
+        "billing.%s_bankaccount",
+        "billing.%s_provider",
+    ]
+    looked_at = [
+        "billing.%s_payment",
+        "billing.%s_gatewaylog",
+        "billing.%s_notification",
+        "billing.%s_reconciliationrun",
+        "django_celery_beat.%s_periodictask",
+    ]
+    for pattern in edited:
+        assert {pattern % a for a in ("view", "add", "change")} <= operators
+        assert pattern % "delete" not in operators
+    for pattern in looked_at:
+        assert pattern % "view" in operators
+        assert pattern % "change" not in operators
+    assert all(code.split(".")[1].startswith("view_") for code in readers)
+    assert {pattern % "view" for pattern in edited + looked_at} <= readers
+
+
+@pytest.mark.parametrize("role", ["superuser", "operator"])
+def test_add_pages_render_for_those_who_may_add(client, users, role):
+    client.force_login(users[role])
+    for url_name in (
+        "admin:customers_customer_add",
+        "admin:billing_bankaccount_add",
+        "admin:billing_provider_add",
+    ):
+        assert client.get(reverse(url_name)).status_code == 200, url_name
+    assert client.get(reverse("admin:billing_charge_add")).status_code == 403  # charges come from services

@@ -228,6 +228,23 @@ def test_admin_confirm_is_all_or_nothing_when_the_database_changed_meanwhile(cli
     assert Customer.objects.count() == 1  # only the one added meanwhile: the file was rolled back
 
 
+def test_admin_reads_semicolon_separated_windows_1252_files(client, operator, account):
+    client.force_login(operator)
+    url = reverse("admin:customers_customer_import")
+    page = client.get(url)
+    lines = [";".join(HEADERS), ";".join(row(nome="José Araújo", valor_plano="1.234,56")[h] for h in HEADERS)]
+    upload = SimpleUploadedFile("mk-auth.csv", "\r\n".join(lines).encode("cp1252"), content_type="text/csv")
+    response = client.post(url, {"format": _csv_format_index(page), "resource": "0", "import_file": upload})
+    assert response.context["confirm_form"] is not None, response.content.decode()[-3000:]
+    data = {f.name: f.value() for f in response.context["confirm_form"]}
+    client.post(
+        reverse("admin:customers_customer_process_import"), {k: v for k, v in data.items() if v is not None}
+    )
+    customer = Customer.objects.get()
+    assert customer.name == "José Araújo"
+    assert customer.plan_amount == Decimal("1234.56")
+
+
 def test_import_needs_add_permission(client, account):
     reader = factories.UserFactory(username="reader")
     reader.groups.add(Group.objects.get(name="Billing readers"))
