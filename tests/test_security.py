@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
 import logging.config
 import sys
+import warnings
 
 import pytest
 from django.conf import settings
@@ -177,7 +179,12 @@ SECRETS = [f"HIDDEN-VALUE-{n}" for n in range(1, 11)]
 
 @pytest.fixture
 def secret_settings(settings):
-    settings.DATABASES["default"]["PASSWORD"] = SECRETS[0]
+    # A copy: the live connection settings must keep their real password for the rest of the run.
+    databases = copy.deepcopy(settings.DATABASES)
+    databases["default"]["PASSWORD"] = SECRETS[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Overriding setting DATABASES can lead to unexpected behavior"
+        settings.DATABASES = databases
     settings.DATABASE_URL = f"postgres://cobranca:{SECRETS[1]}@db:5432/cobranca"
     settings.CELERY_BROKER_URL = f"redis://:{SECRETS[2]}@redis:6379/0"
     settings.CACHES = {"default": {"BACKEND": "x", "LOCATION": f"redis://:{SECRETS[3]}@redis:6379/1"}}
