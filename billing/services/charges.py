@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Carne, CarneState, Charge, ChargeState
+from billing.models import BankAccount, Carne, CarneState, Charge, ChargeState
 from billing.services import queue
 from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
@@ -269,23 +269,13 @@ def _set_group(
             transition(charge, to_state, actor_label=actor_label, reason=reason, **fields)
 
 
-def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
-    """Send a pending charge (or its whole carnê) to the gateway. Idempotent.
-
-    Returns the charge in its new state. Re-raises :class:`GatewayUnavailable` after recording
-    the state, so a task can retry with backoff; every other gateway error is recorded and
-    swallowed. An ``unknown`` charge is first looked up and only re-sent when proved absent.
-    """
-    charge = Charge.objects.only("state").get(pk=charge_id)
-    if charge.state == S.UNKNOWN:
-        charge = charge_resolve_unknown(charge_id=charge_id, actor_label=actor_label)
-        if charge.state != S.PENDING:
-            return charge
-
+def _start_issue(charge_id: int, actor_label: str) -> tuple[Charge, ChargeRequest | None, BankAccount | None]:
+    """Step 1: lock the group and move it ``pending → issuing``; (charge, None, None) if not pending."""
     with transaction.atomic():
         group = _locked_group(charge_id)
+        charge = next(c for c in group if c.pk == charge_id)
         if any(c.state != S.PENDING for c in group):
-            return next(c for c in group if c.pk == charge_id)
+            return charge, None, None
         for c in group:
             transition(
                 c,
@@ -294,8 +284,24 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
                 reason=_("Sending to the gateway"),
                 issue_attempts=c.issue_attempts + 1,
             )
-        request = _request_for(group)
-        account = group[0].bank_account
+        return charge, _request_for(group), group[0].bank_account
+
+
+def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
+    """Send a pending charge (or its whole carnê) to the gateway. Idempotent.
+
+    Returns the charge in its new state. Re-raises :class:`GatewayUnavailable` after recording
+    the state, so a task can retry with backoff; every other gateway error is recorded and
+    swallowed. An ``unknown`` charge is first looked up and only re-sent when proved absent.
+    """
+    charge, request, account = _start_issue(charge_id, actor_label)
+    if request is None and charge.state == S.UNKNOWN:
+        charge = charge_resolve_unknown(charge_id=charge_id, actor_label=actor_label)
+        if charge.state != S.PENDING:
+            return charge
+        charge, request, account = _start_issue(charge_id, actor_label)
+    if request is None or account is None:
+        return charge
 
     gateway = gateway_for(account, charge_id=charge_id)
     error: GatewayError | None = None

@@ -154,3 +154,29 @@ def test_cancel_task_cancels_and_retries_transport_errors(customer, gateway, no_
     assert gateway.cancelled == [charge.gateway_code]
     assert tasks.cancel_charge.apply(args=[charge.pk]).get() == S.CANCELLED
     assert len(gateway.cancelled) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue_hot_path_query_budget(settings):
+    """One título through the real adapter and the simulator: 7 statements (transaction control aside).
+
+    Lock + read, pending → issuing (update, event), the gateway log, lock + read, → issued (update,
+    event). The benchmark's target is 8 per charge.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gateways.juno.simulator import API_PREFIX, start_in_thread
+    from tests.factories import CustomerFactory
+
+    server, base_url = start_in_thread(port=0)
+    settings.JUNO_SANDBOX_BASE_URL = base_url + API_PREFIX
+    try:
+        charge = make_charge(CustomerFactory())
+        with CaptureQueriesContext(connection) as captured:
+            assert tasks.issue_charge.apply(args=[charge.pk]).get() == S.ISSUED
+    finally:
+        server.shutdown()
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    statements = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(control)]
+    assert len(statements) <= 7, "\n".join(s[:90] for s in statements)
