@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
 from billing.models import OPEN_STATES, Charge, Payment, Provider
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
+from billing.services.descriptions import expand_description
 from customers.documents import mask_document
 from customers.models import Customer
 
@@ -29,6 +31,8 @@ class OpenCharge:
     overdue: bool
     has_due_date: bool
     carne_link: str
+    #: The description as the boleto prints it ([MES] and [ANO] are the month and year of issue).
+    description_lines: tuple[str, ...]
 
     @property
     def has_late_fees(self) -> bool:
@@ -65,6 +69,11 @@ def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
         overdue=is_overdue(charge, on=today),
         has_due_date=not charge.bank_account.contra_apresentacao,
         carne_link=charge.installment_link or (charge.carne.installment_link if charge.carne else ""),
+        description_lines=expand_description(
+            charge.description,
+            issued_on=timezone.localdate(charge.created_at),
+            installment=charge.installment_number,
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from html import unescape
 
 import pytest
 import time_machine
@@ -12,6 +13,7 @@ from django.core.cache import cache
 from billing.models import ChargeState, Payment
 from customers.models import Customer
 from tests import factories
+from tests.browser.helpers import pt
 
 LINHA = "23793381286000000001234567890101187650000009990"
 TODAY = dt.date(2026, 12, 20)
@@ -76,8 +78,15 @@ def test_shows_provider_customer_masked_document_and_open_charges(client, custom
     assert f'data-copy-value="{LINHA}"' in html
     assert "data-copy-target" in html
     assert "never issued" not in html and "was cancelled" not in html
-    assert "Overdue" not in html
-    assert "Amount due today" not in html  # not late: nothing added
+    assert "is-overdue" not in html and pt("Overdue") not in html
+    assert pt("Amount due today") not in html  # not late: nothing added
+
+
+def test_description_tags_are_expanded_as_on_the_boleto(client, customer):
+    issued(customer, description="Internet [MES]/[ANO]\nPlano 300 Mega")
+    html = unescape(client.get(url(customer)).content.decode())
+    assert "Internet 12/2026 · Plano 300 Mega" in html
+    assert "[MES]" not in html
 
 
 def test_cancel_requested_charge_is_still_open(client, customer):
@@ -89,11 +98,11 @@ def test_overdue_charge_shows_mark_and_amount_due_today_with_fine_and_interest(c
     # 10 days late: 100.00 × (1 + 2 % + 10 × 0.033 %) = 102.33
     issued(customer, amount=Decimal("100.00"), due_date=dt.date(2026, 12, 10))
 
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
 
     assert "is-overdue" in html
-    assert "Overdue" in html
-    assert "Amount due today" in html
+    assert pt("Overdue") in html
+    assert pt("Amount due today") in html
     assert "R$\u00a0102,33" in html
     assert "R$\u00a0100,00" in html
 
@@ -104,11 +113,11 @@ def test_contra_apresentacao_has_no_due_limit_and_is_never_overdue(client, custo
     account.save()
     issued(customer, amount=Decimal("100.00"), due_date=dt.date(2026, 11, 1))
 
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
 
-    assert "No due date (payable on presentation)" in html
+    assert pt("No due date (payable on presentation)") in html
     assert "01/11/2026" not in html
-    assert "Overdue" not in html and "is-overdue" not in html
+    assert pt("Overdue") not in html and "is-overdue" not in html
     assert "R$\u00a0102" not in html
 
 
@@ -118,10 +127,10 @@ def test_carne_installment_shows_carne_link(client, customer):
     )
     issued(customer, carne=carne, installment_number=2)
 
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
 
     assert 'href="https://boletos.example/carne/1"' in html
-    assert "Installment 2 of 3" in html
+    assert pt("Installment %(number)s of %(total)s", number=2, total=3) in html
 
 
 def test_payments_of_the_last_12_months_only(client, customer):
@@ -146,7 +155,7 @@ def test_payments_of_the_last_12_months_only(client, customer):
         status="CONFIRMED",
     )
 
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
 
     assert "R$\u00a087,65" in html and "09/11/2026" in html
     assert "R$\u00a055,44" not in html
@@ -166,7 +175,7 @@ def test_privacy_headers(client, customer):
 
 def test_no_inline_script_and_no_external_assets(client, customer):
     issued(customer)
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
     assert '<script src="/static/portal/copy.js"' in html
     assert "<script>" not in html
     assert 'href="/static/portal/portal.css"' in html
@@ -177,7 +186,7 @@ def test_no_inline_script_and_no_external_assets(client, customer):
 def test_unknown_token_is_a_plain_404(client, db, provider):
     response = client.get("/portal/" + "x" * 43 + "/")
     assert response.status_code == 404
-    assert "Link not found" in response.content.decode()
+    assert pt("Link not found") in response.content.decode()
     assert "Traceback" not in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     assert response["Referrer-Policy"] == "no-referrer"
@@ -253,6 +262,6 @@ def test_fixed_number_of_queries(client, customer, django_assert_num_queries, n_
 
 def test_readable_without_javascript_copy_button_hidden_until_script_runs(client, customer):
     issued(customer)
-    html = client.get(url(customer)).content.decode()
+    html = unescape(client.get(url(customer)).content.decode())
     assert '<button type="button" class="button copy" hidden' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html

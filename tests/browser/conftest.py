@@ -137,11 +137,15 @@ def no_javascript(browser: Browser, request: pytest.FixtureRequest) -> Iterator[
 
 
 @pytest.fixture
-def juno_simulator() -> Iterator[Any]:
-    """The Juno simulator on loopback, in a thread of this process: its ``base_url`` serves boletos."""
-    from gateways.juno.simulator import start_in_thread
+def juno_simulator(settings: Any) -> Iterator[Any]:
+    """The Juno simulator on loopback, in a thread of this process; both Juno base URLs point at it.
 
-    server, _base_url = start_in_thread()
+    ``server.app.base_url`` also serves the boleto, checkout and carnê pages its charges link to.
+    """
+    from gateways.juno.simulator import API_PREFIX, start_in_thread
+
+    server, base_url = start_in_thread()
+    settings.JUNO_BASE_URL = settings.JUNO_SANDBOX_BASE_URL = base_url + API_PREFIX
     try:
         yield server
     finally:

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from billing.models import ChargeState, Payment
 from tests import factories
+from tests.browser.helpers import pt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -105,7 +106,7 @@ def test_subscriber_copies_linha_opens_boleto_and_revoked_link_404s(live_server,
     subscriber.save(update_fields=["portal_token"])
     response = page.goto(portal_url)
     assert response.status == 404
-    expect(page.get_by_role("heading", level=1)).to_have_text("Link not found")
+    expect(page.get_by_role("heading", level=1)).to_have_text(pt("Link not found"))
     assert "Maria" not in page.content()
 
 

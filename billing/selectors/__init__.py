@@ -1,0 +1,1 @@
+"""Reads: every non-trivial query the admin, views and tasks need."""
