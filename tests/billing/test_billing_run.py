@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing import tasks
-from billing.management.commands.billing_run import Command
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import billing_run
 from billing.services import charges as svc
@@ -198,10 +197,25 @@ def test_command_sync_failure_exits_non_zero(juno_account, gateway):
 @pytest.mark.parametrize(
     "argv", [["--month", "2026-13"], ["--month", "dezembro"], ["--month", "2026-12", "--account", "999"]]
 )
-def test_bad_input_is_one_line_on_stderr_and_non_zero(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        Command().run_from_argv(["manage.py", "billing_run", *argv, "--no-progress"])
-    assert exc.value.code != 0
-    err = capsys.readouterr().err.strip()
-    assert err and len(err.splitlines()) == 1
+def test_bad_input_is_a_one_line_command_error(argv):
+    with pytest.raises(CommandError) as exc:
+        call_command("billing_run", *argv, "--no-progress")
+    assert "\n" not in str(exc.value)
     assert Charge.objects.count() == 0
+
+
+def test_bad_month_from_the_shell_is_one_line_on_stderr_and_exit_1():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(  # noqa: S603 - our interpreter and manage.py
+        [sys.executable, "manage.py", "billing_run", "--month", "2026-13", "--no-progress"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip() and " INFO " not in line]
+    assert len(lines) == 1 and "2026-13" in lines[0], result.stderr

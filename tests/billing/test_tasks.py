@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from billing import tasks
-from billing.models import ChargeState
+from billing.models import Charge, ChargeState
 from billing.services import charges as svc
 from config.celery import app
 from gateways.base import GatewayRejected, GatewayUnavailable
@@ -180,3 +180,24 @@ def test_issue_hot_path_query_budget(settings):
     control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(control)]
     assert len(statements) <= 7, "\n".join(s[:90] for s in statements)
+
+
+def test_issue_and_cancel_lock_only_charge_rows(customer, gateway):
+    """Locking the joined bank account row would serialise every charge of that account."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("this database has no row locks (SQLite locks the whole file)")
+    charge = make_charge(customer)
+    with CaptureQueriesContext(connection) as issued:
+        svc.charge_issue(charge_id=charge.pk)
+    svc.charge_request_cancel(charge=Charge.objects.get(pk=charge.pk), enqueue=False)
+    with CaptureQueriesContext(connection) as cancelled:
+        svc.charge_cancel_at_gateway(charge_id=charge.pk)
+    locks = [
+        q["sql"] for q in issued.captured_queries + cancelled.captured_queries if "FOR UPDATE" in q["sql"]
+    ]
+    joined = [sql for sql in locks if " JOIN " in sql]
+    assert len(joined) == 3  # issue: lock before and after the call; cancel: lock before the call
+    assert all(sql.endswith('FOR UPDATE OF "billing_charge"') for sql in joined), joined
