@@ -100,16 +100,13 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
     def portal_link(self, obj: Customer) -> str:
         if not obj.pk:
             return str(_("Created with the customer."))
-        renew = reverse("admin:customers_customer_renew_portal_link", args=[obj.pk])
+        # "Issue a new portal link" sits in the page's object tools, shown only to who may change.
         return format_html(
             '<code id="portal-link">{}</code> '
-            '<button type="button" class="button" data-copy="portal-link" data-copied-label="{}">{}</button> '
-            '<a class="button" href="{}">{}</a>',
+            '<button type="button" class="button" data-copy="portal-link" data-copied-label="{}">{}</button>',
             portal_url(obj),
             _("Copied"),
             _("Copy"),
-            renew,
-            _("Issue a new portal link"),
         )
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:

@@ -201,6 +201,8 @@ def test_reader_sees_no_action_that_changes_data(client, world, reader):
     html = customer_page.content.decode()
     assert reverse("admin:customers_customer_issue_charge", args=[world["customer"].pk]) not in html
     assert reverse("admin:customers_customer_issue_carne", args=[world["customer"].pk]) not in html
+    assert reverse("admin:customers_customer_renew_portal_link", args=[world["customer"].pk]) not in html
+    assert f"/portal/{world['customer'].portal_token}/" in html  # the link itself may still be copied
     changelist = client.get(reverse("admin:customers_customer_changelist")).content.decode()
     assert reverse("admin:customers_customer_import") not in changelist
 

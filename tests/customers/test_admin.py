@@ -124,6 +124,7 @@ def test_change_page_shows_formatted_document_and_copyable_portal_link(client, o
     assert customer.document_display in html
     assert f"/portal/{customer.portal_token}/" in html
     assert 'data-copy="portal-link"' in html
+    assert reverse("admin:customers_customer_renew_portal_link", args=[customer.pk]) in html
 
 
 def test_search_by_document_with_punctuation_name_and_email(client, operator, juno_account):
