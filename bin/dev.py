@@ -37,20 +37,16 @@ class Child:
     name: str
     argv: list[str]
     port: int | None = None
-    needs: Path | None = None  # a file that must exist (a command another change brings)
     process: subprocess.Popen[bytes] | None = None
 
 
 def children() -> list[Child]:
     python = sys.executable
     celery = str(Path(python).with_name("celery"))
-    simulator = BASE_DIR / "gateways" / "management" / "commands" / "runsimulator.py"
     return [
         Child("web", [python, "manage.py", "runserver", f"{HOST}:8000", "--noreload"], port=8000),
-        Child("juno", [python, "manage.py", "runsimulator", "juno", "--port", "8101"], 8101, simulator),
-        Child(
-            "mycontas", [python, "manage.py", "runsimulator", "mycontas", "--port", "8102"], 8102, simulator
-        ),
+        Child("juno", [python, "manage.py", "runsimulator", "juno", "--port", "8101"], port=8101),
+        Child("mycontas", [python, "manage.py", "runsimulator", "mycontas", "--port", "8102"], port=8102),
         Child("worker", [celery, "-A", "config", "worker", "--pool", "threads", "-c", "8", "-l", "info"]),
         Child(
             "beat",
@@ -75,7 +71,7 @@ class Supervisor:
         self.colour = colour
         self.width = max(len(c.name) for c in selected)
         self.stopping = threading.Event()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the signal handler prints too
         self.exit_code = 0
 
     def say(self, name: str, line: str, index: int = -1) -> None:
@@ -144,13 +140,16 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def wait_for_ports(ports: list[int], stopping: threading.Event, timeout: float = 20.0) -> None:
+def wait_for_ports(supervisor: Supervisor, timeout: float = 20.0) -> None:
     """Let the servers come up (and say so) before the banner, so it is not buried in their output."""
+    ports = [c.port for c in supervisor.children if c.port is not None]
     deadline = time.monotonic() + timeout
-    while ports and time.monotonic() < deadline and not stopping.is_set():
+    while ports and time.monotonic() < deadline and not supervisor.stopping.is_set():
+        if any(c.process is not None and c.process.poll() is not None for c in supervisor.children):
+            return
         ports = [port for port in ports if not port_in_use(port)]
-        stopping.wait(0.2)
-    stopping.wait(1.0)
+        supervisor.stopping.wait(0.2)
+    supervisor.stopping.wait(1.0)
 
 
 def banner() -> str:
@@ -178,18 +177,10 @@ def main() -> int:
 
     selected = [c for c in every if not args.only or c.name in args.only]
     supervisor = Supervisor(selected, colour=sys.stdout.isatty())
-    ready = []
     for child in selected:
-        if child.needs is not None and not child.needs.exists():
-            supervisor.say(
-                "dev", f"{child.name}: {child.needs.relative_to(BASE_DIR)} is not there yet, skipped"
-            )
-            continue
         if child.port is not None and port_in_use(child.port):
             supervisor.say("dev", f"{HOST}:{child.port} is already in use: stop what runs there first")
             return 1
-        ready.append(child)
-    supervisor.children = ready
 
     def on_signal(signum: int, _frame: object) -> None:
         supervisor.say("dev", f"{signal.Signals(signum).name}: stopping everything")
@@ -199,7 +190,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     supervisor.start()
-    wait_for_ports([c.port for c in ready if c.port is not None], supervisor.stopping)
+    wait_for_ports(supervisor)
     if not supervisor.stopping.is_set():
         with supervisor.lock:
             print(banner(), flush=True)
