@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from billing.models import BankAccount, Gateway
 from billing.models.accounts import MAX_DAYS_TO_UPDATE
@@ -161,6 +162,10 @@ class BankAccountForm(forms.ModelForm):
             )
         return value
 
+    def _require(self, field: str, message: StrOrPromise) -> None:
+        # The admin leaves the other gateway's fields out of an existing account's form.
+        self.add_error(field if field in self.fields else None, message)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("clear_sandbox_token"):
@@ -172,12 +177,12 @@ class BankAccountForm(forms.ModelForm):
             cleaned["sandbox_token"] = None
         gateway = cleaned.get("gateway")
         if gateway == Gateway.JUNO and not (cleaned.get("token") or cleaned.get("sandbox_token")):
-            self.add_error("token", _("A Juno account needs a production token or a sandbox token."))
+            self._require("token", _("A Juno account needs a production token or a sandbox token."))
         if gateway == Gateway.MYCONTAS:
             if not cleaned.get("account_code"):
-                self.add_error("account_code", _("A Mycontas account needs its account code."))
+                self._require("account_code", _("A Mycontas account needs its account code."))
             if not cleaned.get("account_password"):
-                self.add_error("account_password", _("A Mycontas account needs its password."))
+                self._require("account_password", _("A Mycontas account needs its password."))
         return cleaned
 
 

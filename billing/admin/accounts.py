@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import GuardedActionsMixin, environment_badge
 from billing.forms import BankAccountForm
-from billing.models import BankAccount, Provider
+from billing.models import BankAccount, Gateway, Provider
 from billing.services.gateway_access import notification_url
 
 
@@ -80,6 +80,14 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
             {"classes": ("collapse",), "fields": ("public_id_display", "created_at", "updated_at")},
         ),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: BankAccount | None = None) -> Any:
+        """An existing account shows only its own gateway's credentials; a new one shows both."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        other = {Gateway.JUNO.value: "account_code", Gateway.MYCONTAS.value: "token"}.get(obj.gateway)
+        return [fs for fs in fieldsets if other not in fs[1]["fields"]]
 
     @admin.display(description=_("environment"))
     def environment(self, obj: BankAccount) -> str:

@@ -731,3 +731,23 @@ def test_add_pages_render_for_those_who_may_add(client, users, role):
     ):
         assert client.get(reverse(url_name)).status_code == 200, url_name
     assert client.get(reverse("admin:billing_charge_add")).status_code == 403  # charges come from services
+
+
+def test_existing_account_shows_only_its_gateway_credentials(client, world, superuser):
+    client.force_login(superuser)
+    juno = client.get(reverse("admin:billing_bankaccount_change", args=[world["juno"].pk]))
+    assert "account_code" not in juno.context["adminform"].form.fields
+    assert 'name="token"' in juno.content.decode()
+    mycontas = client.get(reverse("admin:billing_bankaccount_change", args=[world["mycontas"].pk]))
+    assert 'name="token"' not in mycontas.content.decode()
+    assert 'name="account_code"' in mycontas.content.decode()
+    add = client.get(reverse("admin:billing_bankaccount_add")).content.decode()
+    assert 'name="token"' in add and 'name="account_code"' in add
+
+    # Switching an existing Juno account to Mycontas asks for the Mycontas credentials, no crash.
+    response = client.post(
+        reverse("admin:billing_bankaccount_change", args=[world["juno"].pk]),
+        account_form(world["juno"], gateway="mycontas", account_code=None),
+    )
+    assert response.status_code == 200
+    assert "A Mycontas account needs its account code." in response.content.decode()
