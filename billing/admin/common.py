@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -70,6 +71,7 @@ class ReadOnlyAdminMixin:
 
 
 class ReadOnlyInline(admin.TabularInline):
+    classes = ["cobranca-readonly"]
     extra = 0
     max_num = 0
     can_delete = False
@@ -77,6 +79,10 @@ class ReadOnlyInline(admin.TabularInline):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [str(name) for name in self.fields or []]
+
+    @property
+    def media(self) -> forms.Media:
+        return super().media + forms.Media(css={"all": ["billing/admin/admin.css"]})
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
