@@ -307,7 +307,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
                     "the next ones follow the new type."
                 ),
                 confirm_label=_("Apply"),
-                items=[f"{c.name} · {c.document_display} · {c.get_billing_type_display()}" for c in queryset],
+                describe=lambda c: f"{c.name} · {c.document_display} · {c.get_billing_type_display()}",
                 form=form,
             )
         billing_type = form.cleaned_data["billing_type"]
@@ -343,7 +343,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
                     "Issue a new portal link for these customers? Their current links stop working at once."
                 ),
                 confirm_label=_("Yes, issue new links"),
-                items=[f"{c.name} · {c.document_display}" for c in queryset],
+                describe=lambda c: f"{c.name} · {c.document_display}",
             )
         count = 0
         for customer in queryset:

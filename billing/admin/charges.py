@@ -254,7 +254,6 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
         queryset = queryset.select_related("customer")
         form = CancelReasonForm(request.POST if is_confirmed(request) else None)
         if not (is_confirmed(request) and form.is_valid()):
-            refused = [c for c in queryset if c.state not in CANCELLABLE_STATES]
             return confirmation_page(
                 self,
                 request,
@@ -266,16 +265,16 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
                     "pending and failed ones are cancelled here at once."
                 ),
                 confirm_label=_("Yes, cancel them"),
-                items=[
+                describe=lambda c: (
                     f"{c.reference} · {c.customer.name} · {c.amount} · {c.get_state_display()}"
-                    for c in queryset
-                ],
+                ),
                 form=form,
-                warnings=[
-                    _("%(reference)s is %(state)s and will not be cancelled.")
+                warn=lambda c: (
+                    None
+                    if c.state in CANCELLABLE_STATES
+                    else _("%(reference)s is %(state)s and will not be cancelled.")
                     % {"reference": c.reference, "state": c.get_state_display()}
-                    for c in refused
-                ],
+                ),
             )
         done = 0
         for charge in queryset:
@@ -319,13 +318,13 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
                 title=_("Retry failed charges"),
                 question=_("Send these failed charges to the gateway again?"),
                 confirm_label=_("Yes, retry them"),
-                items=[f"{c.reference} · {c.customer.name} · {c.error_message or '-'}" for c in queryset],
-                warnings=[
-                    _("%(reference)s is %(state)s, not failed, and will be skipped.")
+                describe=lambda c: f"{c.reference} · {c.customer.name} · {c.error_message or '-'}",
+                warn=lambda c: (
+                    None
+                    if c.state == ChargeState.FAILED
+                    else _("%(reference)s is %(state)s, not failed, and will be skipped.")
                     % {"reference": c.reference, "state": c.get_state_display()}
-                    for c in queryset
-                    if c.state != ChargeState.FAILED
-                ],
+                ),
             )
         done = 0
         for charge in queryset:
@@ -433,15 +432,13 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
                 title=_("Cancel carnês"),
                 question=_("Cancel every open installment of these carnês? Paid installments stay paid."),
                 confirm_label=_("Yes, cancel them"),
-                items=[
-                    f"{c.reference} · {c.customer.name} · {c.installments} × {c.amount}" for c in queryset
-                ],
+                describe=lambda c: f"{c.reference} · {c.customer.name} · {c.installments} × {c.amount}",
                 form=form,
-                warnings=[
+                warn=lambda c: (
                     _("%(reference)s is already cancelled.") % {"reference": c.reference}
-                    for c in queryset
                     if c.state == CarneState.CANCELLED
-                ],
+                    else None
+                ),
             )
         for carne in queryset:
             try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -117,6 +117,10 @@ def is_confirmed(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get("post") == "yes"
 
 
+#: The confirmation page names at most this many rows; the action still applies to all selected.
+CONFIRMATION_LIST_LIMIT = 100
+
+
 def confirmation_page(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -126,30 +130,37 @@ def confirmation_page(
     title: StrOrPromise,
     question: StrOrPromise,
     confirm_label: StrOrPromise,
-    items: Iterable[Any] | None = None,
+    describe: Callable[[Any], str],
+    warn: Callable[[Any], StrOrPromise | None] | None = None,
     form: Any = None,
-    warnings: Iterable[StrOrPromise] = (),
 ) -> TemplateResponse:
-    """The intermediate page of a bulk action, as ``delete_selected`` shows before deleting."""
-    opts = modeladmin.model._meta
+    """The intermediate page of a bulk action, as ``delete_selected`` shows before deleting.
+
+    With "select all N" (``select_across``) the page carries that flag and the changelist's filters
+    (the form posts back to the same URL) instead of N ids, so thousands of rows stay one small POST.
+    """
+    shown = list(queryset[:CONFIRMATION_LIST_LIMIT])
+    total = queryset.count() if len(shown) == CONFIRMATION_LIST_LIMIT else len(shown)
+    select_across = request.POST.get("select_across") == "1"
+    # Django runs a confirmed action only when some id is posted; with select_across one is enough.
+    selected_ids = [shown[0].pk] if select_across and shown else list(queryset.values_list("pk", flat=True))
+    warnings = [message for message in (warn(obj) for obj in shown) if message] if warn else []
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "question": question,
         "confirm_label": confirm_label,
-        "queryset": queryset,
-        "items": list(items) if items is not None else list(queryset),
+        "items": [describe(obj) for obj in shown],
+        "not_shown": total - len(shown),
+        "total": total,
+        "select_across": select_across,
+        "selected_ids": selected_ids,
         "form": form,
-        "warnings": list(warnings),
-        "opts": opts,
+        "warnings": warnings,
+        "opts": modeladmin.model._meta,
         "action_name": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media,
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
-
-
-def report_errors(modeladmin: admin.ModelAdmin, request: HttpRequest, errors: list[str]) -> None:
-    for error in errors:
-        modeladmin.message_user(request, error, messages.ERROR)

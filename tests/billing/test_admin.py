@@ -751,3 +751,35 @@ def test_existing_account_shows_only_its_gateway_credentials(client, world, supe
     )
     assert response.status_code == 200
     assert "A Mycontas account needs its account code." in response.content.decode()
+
+
+def test_select_all_carries_the_filter_not_thousands_of_ids(client, world, operator, queued, settings):
+    client.force_login(operator)
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
+    account = factories.JunoAccountFactory()
+    customer = factories.CustomerFactory(bank_account=account, name="Zé Muitos")
+    for _ in range(120):
+        factories.ChargeFactory(customer=customer)
+    url = reverse("admin:billing_charge_changelist") + f"?customer__id__exact={customer.pk}"
+    first_page = [c.pk for c in Charge.objects.filter(customer=customer)[:3]]
+    confirm = client.post(
+        url, {"action": "cancel_selected_charges", "_selected_action": first_page, "select_across": "1"}
+    )
+    html = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "120 rows selected." in html
+    assert "…and 20 more." in html
+    assert html.count('name="_selected_action"') == 1
+    assert 'name="select_across" value="1"' in html
+    response = client.post(
+        url,
+        {
+            "action": "cancel_selected_charges",
+            "select_across": "1",
+            "_selected_action": first_page[0],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    assert Charge.objects.filter(customer=customer, state=ChargeState.CANCELLED).count() == 120
+    assert world["pending"].__class__.objects.get(pk=world["pending"].pk).state == ChargeState.PENDING
