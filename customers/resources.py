@@ -145,9 +145,12 @@ class BankAccountWidget(widgets.Widget):
         super().__init__()
         self._accounts: list[BankAccount] | None = None
 
+    def reset(self) -> None:
+        self._accounts = None
+
     def accounts(self) -> list[BankAccount]:
-        if self._accounts is None:
-            self._accounts = list(BankAccount.objects.only("id", "name", "active"))
+        if self._accounts is None:  # one query per import, not one per row
+            self._accounts = list(BankAccount.objects.all())
         return self._accounts
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> BankAccount:
@@ -155,7 +158,7 @@ class BankAccountWidget(widgets.Widget):
         if not text:
             active = [a for a in self.accounts() if a.active]
             if len(active) == 1:
-                return BankAccount.objects.get(pk=active[0].pk)
+                return active[0]
             raise ValueError(_("The bank account is missing (its name or id)."))
         matches = [a for a in self.accounts() if str(a.pk) == text or a.name.casefold() == text.casefold()]
         if len(matches) != 1:
@@ -165,7 +168,7 @@ class BankAccountWidget(widgets.Widget):
                 else _("Several bank accounts are named %(value)s: use the id.")
             )
             raise ValueError(message % {"value": text})
-        return BankAccount.objects.get(pk=matches[0].pk)
+        return matches[0]
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         return value.name if value else ""
@@ -222,6 +225,7 @@ class CustomerResource(resources.ModelResource):
         if missing:
             raise ValueError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
         self._document_rows = {}
+        self.fields["conta_bancaria"].widget.reset()
         if "cpf_cnpj" in dataset.headers:
             numbers = [digits(_text(value)) for value in dataset["cpf_cnpj"]]
             counts = Counter(n for n in numbers if n)
