@@ -168,6 +168,9 @@ class Charge(models.Model):
             models.Index(fields=["gateway_code"], name="charge_gateway_code_idx"),
             models.Index(fields=["customer", "due_date"], name="charge_customer_due_idx"),
             models.Index(fields=["created_at"], name="charge_created_idx"),
+            # Covers the admin dashboard's per-account monthly aggregates (billing.selectors.dashboard):
+            # read from the index alone, without visiting the rows.
+            models.Index(fields=["due_date", "bank_account", "state", "amount"], name="charge_dashboard_idx"),
         ]
 
     def __str__(self) -> str:

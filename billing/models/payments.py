@@ -50,6 +50,8 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["paid_on"], name="payment_paid_on_idx"),
             models.Index(fields=["created_at"], name="payment_created_idx"),
+            # Covers the dashboard's money received per month (billing.selectors.dashboard).
+            models.Index(fields=["paid_on", "charge", "amount"], name="payment_dashboard_idx"),
         ]
 
     def __str__(self) -> str:
