@@ -287,7 +287,7 @@ from csp.constants import NONE, SELF  # noqa: E402
 # Scripts only from our own origin: no inline script, no eval. Styles keep 'unsafe-inline' because
 # Django's admin (and django-import-export's pages) still write style="" attributes; inline styles
 # cannot run code, so this is the one relaxation.
-CONTENT_SECURITY_POLICY = {
+CONTENT_SECURITY_POLICY: dict[str, dict[str, list[str] | bool]] = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],

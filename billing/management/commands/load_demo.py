@@ -332,7 +332,7 @@ def _code_for(reference: str) -> str:
 def _record_history(charge: Charge, path: tuple[str, ...], error: str) -> None:
     """One ChargeEvent per step, spread over the days before now, as the services would write them."""
     now = timezone.now()
-    labels = {
+    labels: dict[str, tuple[str, str, str]] = {
         S.PENDING: ("", "load_demo", "Created"),
         S.ISSUING: ("issue", "", ""),
         S.ISSUED: ("issue", "", "Issued at the gateway"),

@@ -110,8 +110,8 @@ class Command(BaseCommand):
         model: type[models.Model], field: models.Field, reader: MultiFernet, encrypter: Fernet, *, write: bool
     ) -> tuple[int, int]:
         table = connection.ops.quote_name(model._meta.db_table)
-        column = connection.ops.quote_name(field.column)
-        pk = connection.ops.quote_name(model._meta.pk.column)
+        column = connection.ops.quote_name(str(field.column))
+        pk = connection.ops.quote_name(str(model._meta.pk.column))
         changed = unreadable = 0
         with connection.cursor() as cursor:
             cursor.execute(
