@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -130,14 +130,16 @@ def confirmation_page(
     title: StrOrPromise,
     question: StrOrPromise,
     confirm_label: StrOrPromise,
-    describe: Callable[[Any], str],
+    describe: Callable[[Any], str] = str,
     warn: Callable[[Any], StrOrPromise | None] | None = None,
     form: Any = None,
+    items: Iterable[str] | None = None,
 ) -> TemplateResponse:
     """The intermediate page of a bulk action, as ``delete_selected`` shows before deleting.
 
     With "select all N" (``select_across``) the page carries that flag and the changelist's filters
     (the form posts back to the same URL) instead of N ids, so thousands of rows stay one small POST.
+    ``describe`` names each row; a caller may pass ready-made ``items`` instead.
     """
     shown = list(queryset[:CONFIRMATION_LIST_LIMIT])
     total = queryset.count() if len(shown) == CONFIRMATION_LIST_LIMIT else len(shown)
@@ -150,7 +152,7 @@ def confirmation_page(
         "title": title,
         "question": question,
         "confirm_label": confirm_label,
-        "items": [describe(obj) for obj in shown],
+        "items": list(items) if items is not None else [describe(obj) for obj in shown],
         "not_shown": total - len(shown),
         "total": total,
         "select_across": select_across,
