@@ -103,6 +103,16 @@ def populate(n_charges: int, n_customers: int) -> None:
             )
         )
     Charge.objects.bulk_create(charges, batch_size=5000)
+    # auto_now_add stamped every row "now"; spread state changes over time as a real history would.
+    now = timezone.now()
+    start = min(c.due_date for c in charges).replace(day=1)
+    while start <= today:
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        changed = timezone.make_aware(dt.datetime.combine(start, dt.time(9)))
+        Charge.objects.filter(due_date__gte=start, due_date__lt=end).update(
+            state_changed_at=min(changed, now)
+        )
+        start = end
     paid = Charge.objects.filter(state__in=[ChargeState.PAID, ChargeState.REFUNDED]).values_list(
         "id", "amount", "due_date"
     )
@@ -122,18 +132,24 @@ def populate(n_charges: int, n_customers: int) -> None:
     )
 
 
-def measure(client: Client, runs: int) -> tuple[float, int, list[float]]:
+def measure(client: Client, runs: int) -> tuple[float, float, int]:
+    """Median wall time and median CPU time (ms) of ``GET /admin/``, and its query count.
+
+    CPU time is this process's (SQLite runs inside it): it stays meaningful on a shared machine
+    whose other jobs inflate the wall time.
+    """
     client.get("/admin/")  # warm-up: template loading, permission cache, SQLite page cache
-    timings = []
+    wall, cpu = [], []
     queries = 0
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = client.get("/admin/")
-            timings.append((time.perf_counter() - start) * 1000)
+            wall.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
         assert response.status_code == 200, response.status_code
         queries = len(captured)
-    return statistics.median(timings), queries, timings
+    return statistics.median(wall), statistics.median(cpu), queries
 
 
 def plain_admin_templates() -> list[dict]:
@@ -168,26 +184,36 @@ def main() -> None:
         client = Client()
         client.force_login(user)
 
-        start = time.perf_counter()
-        selector_runs = []
+        selector_wall, selector_cpu = [], []
         for _ in range(args.runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             billing_dashboard()
-            selector_runs.append((time.perf_counter() - start) * 1000)
-        dashboard_ms, dashboard_queries, _ = measure(client, args.runs)
+            selector_wall.append((time.perf_counter() - start) * 1000)
+            selector_cpu.append((time.process_time() - start_cpu) * 1000)
+        dashboard_ms, dashboard_cpu, dashboard_queries = measure(client, args.runs)
         with override_settings(TEMPLATES=plain_admin_templates()):
-            baseline_ms, baseline_queries, _ = measure(client, args.runs)
+            baseline_ms, baseline_cpu, baseline_queries = measure(client, args.runs)
 
-        print(f"runs per variant: {args.runs} (median)")
-        print(f"selector alone:              {statistics.median(selector_runs):7.1f} ms")
-        print(f"admin index with dashboard:  {dashboard_ms:7.1f} ms  {dashboard_queries} queries")
-        print(f"admin index, plain (Django): {baseline_ms:7.1f} ms  {baseline_queries} queries")
         print(
-            f"dashboard cost:              {dashboard_ms - baseline_ms:7.1f} ms  "
-            f"{dashboard_queries - baseline_queries} queries"
+            f"runs per variant: {args.runs} (medians); "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+        print(f"{'':30s} {'wall ms':>8s} {'cpu ms':>8s} {'queries':>8s}")
+        rows = [
+            ("selector alone", statistics.median(selector_wall), statistics.median(selector_cpu), 6),
+            ("admin index with dashboard", dashboard_ms, dashboard_cpu, dashboard_queries),
+            ("admin index, plain (Django)", baseline_ms, baseline_cpu, baseline_queries),
+            (
+                "dashboard cost",
+                dashboard_ms - baseline_ms,
+                dashboard_cpu - baseline_cpu,
+                dashboard_queries - baseline_queries,
+            ),
+        ]
+        for label, wall_ms, cpu_ms, queries in rows:
+            print(f"{label:30s} {wall_ms:8.1f} {cpu_ms:8.1f} {queries:8d}")
         verdict = "OK" if dashboard_ms < 300 else "OVER"
-        print(f"target < 300 ms: {verdict}")
+        print(f"target: admin index with dashboard < 300 ms wall: {verdict}")
     finally:
         runner.teardown_databases(old_config)
         _TMP.cleanup()

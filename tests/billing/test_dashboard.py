@@ -79,7 +79,7 @@ def data(db):
 
 
 def test_month_figures_per_account(data, django_assert_num_queries):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         board = billing_dashboard()
 
     assert board.month_start == dt.date(2026, 11, 1)
@@ -146,7 +146,7 @@ def _dashboard_links(html: str) -> list[str]:
 
 def test_admin_index_shows_dashboard_and_app_list(client, superuser, data, django_assert_max_num_queries):
     client.force_login(superuser)
-    # session and user, the dashboard's 4 aggregates, the warnings (a few per Juno account), the log.
+    # session and user, the dashboard's 6 aggregates, the warnings (a few per Juno account), the log.
     with django_assert_max_num_queries(18):
         response = client.get("/admin/")
 
