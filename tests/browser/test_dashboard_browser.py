@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect
 
 from billing.models import ChargeState, Payment
 from billing.selectors.dashboard import month_start_shift
 from tests import factories
 from tests.browser.helpers import log_in, staff_user
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
+expect = playwright.expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,11 +6,14 @@ import csv
 import io
 
 import pytest
-from playwright.sync_api import Page, expect
 
 from customers.models import BillingType, Customer
 from tests import factories
 from tests.browser.helpers import log_in, pt, staff_user
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
+Page = playwright.Page
+expect = playwright.expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,11 +8,13 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect
 
 from billing.models import ChargeState, Payment
 from tests import factories
 from tests.browser.helpers import pt
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
+expect = playwright.expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
