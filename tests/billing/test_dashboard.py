@@ -224,3 +224,26 @@ def test_notification_warnings_are_shown_above_the_figures(client, superuser, da
     warnings = html.split('class="messagelist billing-warnings"')[1].split("</ul>")[0]
     assert warnings.count('class="warning"') == 1
     assert "Notifications" in warnings or "Notifica" in warnings
+
+
+@pytest.mark.parametrize(
+    ("tallest", "top"),
+    [("0", "100"), ("7", "8"), ("10", "10"), ("10.01", "12"), ("10750", "12000"), ("123456.78", "150000")],
+)
+def test_chart_axis_top_is_a_round_number_just_above_the_tallest_bar(tallest, top):
+    from billing.templatetags.dashboard import _nice_ceiling
+
+    assert _nice_ceiling(Decimal(tallest)) == Decimal(top)
+
+
+def test_chart_bars_are_proportional_and_axis_labels_short(data):
+    from billing.templatetags.dashboard import _chart, compact_brl
+
+    chart = _chart(billing_dashboard())
+    november = chart["months"][-1]
+    billed, received = november["billed"]["height"], november["received"]["height"]
+    # 359.90 billed and 181.50 received against a 400 top.
+    assert billed / received == pytest.approx(Decimal("359.90") / Decimal("181.50"), rel=0.01)
+    assert november["billed"]["y"] + billed == chart["baseline"]
+    assert [compact_brl(line["amount"]) for line in chart["grid"]] == ["0", "100", "200", "300", "400"]
+    assert compact_brl(Decimal("12500")) == pt("%(number)s k", number="12,5")

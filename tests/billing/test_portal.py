@@ -265,3 +265,20 @@ def test_readable_without_javascript_copy_button_hidden_until_script_runs(client
     html = unescape(client.get(url(customer)).content.decode())
     assert '<button type="button" class="button copy" hidden' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("0"), "R$\u00a00,00"),
+        (Decimal("99.9"), "R$\u00a099,90"),
+        (Decimal("1234.565"), "R$\u00a01.234,57"),
+        (Decimal("1234567.8"), "R$\u00a01.234.567,80"),
+        (Decimal("-5"), "-R$\u00a05,00"),
+        ("not a number", ""),
+    ],
+)
+def test_brl_filter(value, shown):
+    from billing.templatetags.money import brl
+
+    assert brl(value) == shown
