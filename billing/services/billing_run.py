@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
@@ -179,7 +180,7 @@ class _Rows:
             else:
                 value = constants[f.attname] if f.attname in constants else f.get_default()
                 self.constants[f.attname] = f.get_db_prep_save(value, connection)
-        columns = ", ".join(ops.quote_name(f.column) for f in self.fields)
+        columns = ", ".join(ops.quote_name(f.column or f.name) for f in self.fields)
         marks = ", ".join(["%s"] * len(self.fields))
         table = ops.quote_name(model._meta.db_table)
         # Names come from the model, every value is a parameter.
@@ -198,7 +199,7 @@ class _Rows:
             return
         sql = self.sql + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+            cursor.executemany(sql, cast(Sequence[Any], rows))
 
 
 def _titulos_batch(

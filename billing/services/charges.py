@@ -175,23 +175,24 @@ def _record_creation(charge: Charge, actor: AbstractBaseUser | None) -> None:
 
 
 # --- issuing -------------------------------------------------------------------------------------
-#: Lock only the charge rows. A bare select_for_update() with select_related would also lock the
-#: joined customer and bank account rows, and every charge of one account would queue behind the
-#: same account row: issuing would run one transaction at a time however many workers there are.
-LOCK_CHARGES_ONLY = {"of": ("self",)}
+#: Lock only the charge rows (``of=CHARGE_ROWS``). A bare select_for_update() with select_related
+#: would also lock the joined customer and bank account rows, and every charge of one account would
+#: queue behind the same account row: issuing would run one transaction at a time however many
+#: workers there are.
+CHARGE_ROWS = ("self",)
 
 
 def _locked_group(charge_id: int) -> list[Charge]:
     """The charge, or every installment of its carnê, locked in a stable order (no deadlocks)."""
     charge = (
-        Charge.objects.select_for_update(**LOCK_CHARGES_ONLY)
+        Charge.objects.select_for_update(of=CHARGE_ROWS)
         .select_related("customer", "bank_account")
         .get(pk=charge_id)
     )
     if charge.carne_id is None:
         return [charge]
     return list(
-        Charge.objects.select_for_update(**LOCK_CHARGES_ONLY)
+        Charge.objects.select_for_update(of=CHARGE_ROWS)
         .select_related("customer", "bank_account", "carne")
         .filter(carne_id=charge.carne_id)
         .order_by("installment_number")
@@ -475,9 +476,7 @@ def charge_cancel_at_gateway(*, charge_id: int, actor_label: str = "cancel") -> 
     """Send the cancel of a ``cancel_requested`` charge. Idempotent; transport errors propagate."""
     with transaction.atomic():
         charge = (
-            Charge.objects.select_for_update(**LOCK_CHARGES_ONLY)
-            .select_related("bank_account")
-            .get(pk=charge_id)
+            Charge.objects.select_for_update(of=CHARGE_ROWS).select_related("bank_account").get(pk=charge_id)
         )
         if charge.state != S.CANCEL_REQUESTED:
             return charge

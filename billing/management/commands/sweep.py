@@ -55,7 +55,7 @@ class Command(BaseCommand):
             )
 
     def _summary(self, result: sweep.SweepResult) -> None:
-        rows = [
+        rows: list[tuple[str, object]] = [
             (_("stuck in issuing, now looked up"), result.expired),
             (_("pending taken"), result.handed["pending"]),
             (_("unknown taken (looked up first)"), result.handed["unknown"]),
