@@ -11,57 +11,81 @@ from rest_framework import serializers
 
 from billing.services.notifications import FIELD_LIMITS, MYCONTAS_FIELD_LIMITS
 
+#: What ``str.strip()`` removes, spelled out: regex engines disagree on ``\s``.
+WHITESPACE = r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: Not blank once trimmed, no NUL character (what the service checks).
+FILLED = r"^[^\u0000]*[^" + WHITESPACE + r"\u0000][^\u0000]*$"
+#: Anything but a NUL character.
+NO_NUL = r"^[^\u0000]*$"
+
 
 class JunoNotificationForm(serializers.Serializer):
     """What Boleto Fácil POSTs on every payment event (unsigned: a hint to ask the gateway)."""
 
-    paymentToken = serializers.CharField(
+    paymentToken = serializers.RegexField(
+        FILLED,
         max_length=FIELD_LIMITS["paymentToken"],
         help_text=_("The token to ask fetch-payment-details with; the only field that is trusted."),
     )
-    chargeReference = serializers.CharField(
+    chargeReference = serializers.RegexField(
+        NO_NUL,
         max_length=FIELD_LIMITS["chargeReference"],
         required=False,
-        allow_blank=True,
-        help_text=_(
-            "Our reference of the charge. Must match the gateway's payment when given; on "
-            "/retorno/juno_confirma.php it (or chargeCode) is required to find the bank account."
-        ),
+        help_text=_("Our reference of the charge. Must match the gateway's payment when given."),
     )
-    chargeCode = serializers.CharField(
+    chargeCode = serializers.RegexField(
+        NO_NUL,
         max_length=FIELD_LIMITS["chargeCode"],
         required=False,
-        allow_blank=True,
         help_text=_("The gateway's code of the charge. Must match the gateway's payment when given."),
     )
 
 
-class MycontasReturnForm(serializers.Serializer):
-    """Mycontas' return POST: every parameter of the charge request plus its number and page."""
+class LegacyJunoNotificationForm(JunoNotificationForm):
+    """On MK-Auth's path the bank account is found through the charge: its reference is required."""
 
-    txtCod_cliente = serializers.CharField(
-        max_length=20, help_text=_("The account code; must match the bank account's.")
+    chargeReference = serializers.RegexField(
+        FILLED,
+        max_length=FIELD_LIMITS["chargeReference"],
+        help_text=_("Our reference of the charge: finds the bank account; must match the gateway's payment."),
     )
-    txtCod_senha = serializers.CharField(
-        max_length=255, help_text=_("The account's billing password; must match the bank account's.")
+
+
+class MycontasReturnForm(serializers.Serializer):
+    """Mycontas' return POST: every parameter of the charge request plus its number and page.
+
+    The manual names the number ``cobrancaID`` and, in its introduction, ``txtNumero``: both are
+    accepted (``cobrancaID`` wins); the schema lists ``cobrancaID`` as the required one.
+    """
+
+    txtCod_cliente = serializers.RegexField(
+        FILLED,
+        max_length=MYCONTAS_FIELD_LIMITS["txtCod_cliente"],
+        help_text=_("The account code; must match the bank account's."),
     )
-    txtReferencia = serializers.CharField(
-        max_length=MYCONTAS_FIELD_LIMITS["txtReferencia"], help_text=_("Our reference of the charge.")
+    txtCod_senha = serializers.RegexField(
+        FILLED,
+        max_length=MYCONTAS_FIELD_LIMITS["txtCod_senha"],
+        help_text=_("The account's billing password; must match the bank account's. Never stored."),
     )
-    cobrancaID = serializers.CharField(
+    txtReferencia = serializers.RegexField(
+        FILLED, max_length=MYCONTAS_FIELD_LIMITS["txtReferencia"], help_text=_("Our reference of the charge.")
+    )
+    cobrancaID = serializers.RegexField(
+        FILLED,
         max_length=MYCONTAS_FIELD_LIMITS["cobrancaID"],
-        required=False,
-        help_text=_("The charge's number at Mycontas (cobrancaID or txtNumero is required)."),
+        help_text=_("The charge's number at Mycontas."),
     )
-    txtNumero = serializers.CharField(
+    txtNumero = serializers.RegexField(
+        NO_NUL,
         max_length=MYCONTAS_FIELD_LIMITS["txtNumero"],
         required=False,
-        help_text=_("The charge's number, as the manual's introduction names it."),
+        help_text=_("The charge's number, as the manual's introduction names it (used without cobrancaID)."),
     )
-    txtUrl = serializers.CharField(
+    txtUrl = serializers.RegexField(
+        NO_NUL,
         max_length=MYCONTAS_FIELD_LIMITS["txtUrl"],
         required=False,
-        allow_blank=True,
         help_text=_("The charge's page."),
     )
 

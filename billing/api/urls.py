@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from drf_spectacular.views import SpectacularAPIView
 
 from billing.api import docs, views
@@ -41,6 +41,7 @@ urlpatterns = [
         views.AnyGatewayNotificationView.as_view(),
         name="notification",
     ),
+    re_path(r"^api/notifications/(?P<rest>.*)$", views.UnknownNotificationPathView.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(patterns=notification_patterns), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from billing.api.serializers import (
     JunoNotificationForm,
+    LegacyJunoNotificationForm,
     MycontasReturnForm,
     NotificationAnswer,
     NotificationError,
@@ -176,8 +177,8 @@ class LegacyJunoNotificationView(NotificationView):
         operation_id="juno_notification_mkauth",
         summary="Juno payment notification (MK-Auth's path)",
         description="The same as the account path, for installations that pasted MK-Auth's URL into "
-        "the gateway. The bank account is the one of the charge named by chargeReference or chargeCode.",
-        request={"application/x-www-form-urlencoded": JunoNotificationForm},
+        "the gateway. The bank account is the one of the charge named by chargeReference.",
+        request={"application/x-www-form-urlencoded": LegacyJunoNotificationForm},
         responses={200: ACCEPTED, **{code: ERRORS[code] for code in (400, 404, 422, 503)}},
         tags=["notifications"],
         auth=[],
@@ -213,6 +214,16 @@ class AnyGatewayNotificationView(NotificationView):
     @extend_schema(exclude=True)
     def post(self, request: Request, gateway: str, public_id: str) -> Response:
         return self.receive(request, gateway, public_id)
+
+
+class UnknownNotificationPathView(NotificationView):
+    """Anything else under /api/notifications/ (an empty id, extra segments): a JSON 404, not HTML."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, rest: str = "") -> Response:
+        return Response({"detail": _("No notification endpoint here."), "notification": None}, status=404)
+
+    get = put = patch = delete = post
 
 
 class BaselineView(APIView):

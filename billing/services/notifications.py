@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.db.models import Q
 from django.http import QueryDict
@@ -37,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import BankAccount, Carne, Charge, ChargeState, Gateway, Notification, NotificationStatus
 from billing.services.gateway_access import gateway_for
-from billing.services.payments import payment_record
+from billing.services.payments import lock_charge, payment_apply
 from billing.services.transitions import transition
 from gateways.base import (
     JUNO,
@@ -67,7 +68,14 @@ MAX_ATTEMPTS = 12
 STALE_RECEIVED_AFTER = dt.timedelta(minutes=10)
 #: Field limits: the model's columns (and what any real gateway sends).
 FIELD_LIMITS = {"paymentToken": 128, "chargeReference": 255, "chargeCode": 64}
-MYCONTAS_FIELD_LIMITS = {"txtReferencia": 50, "cobrancaID": 64, "txtNumero": 64, "txtUrl": 500}
+MYCONTAS_FIELD_LIMITS = {
+    "txtCod_cliente": 20,
+    "txtCod_senha": 255,
+    "txtReferencia": 50,
+    "cobrancaID": 64,
+    "txtNumero": 64,
+    "txtUrl": 500,
+}
 
 
 class Outcome:
@@ -201,23 +209,28 @@ def _parser(gateway: str) -> Callable[[Mapping[str, str]], InboundNotification]:
 
 
 def parse_form(notification: Notification) -> InboundNotification:
-    """The stored body as the gateway's notification; raises :class:`NotificationInvalid`."""
-    form = QueryDict(notification.body, encoding="utf-8")
-    flat = {name: form.get(name, "") for name in form}
+    """The stored body as the gateway's notification; raises :class:`NotificationInvalid`.
+
+    Only the fields the gateway defines are checked (others are ignored): each at most once, within
+    its length, without NUL characters; then the gateway's parser checks what it requires.
+    """
+    try:
+        form = QueryDict(notification.body, encoding="utf-8")
+    except SuspiciousOperation:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        raise NotificationInvalid(_("Too many fields."), {"body": _("Too many fields.")}) from None
     limits = MYCONTAS_FIELD_LIMITS if notification.gateway == MYCONTAS else FIELD_LIMITS
-    too_long = {
-        name: _("At most %(limit)d characters.") % {"limit": limit}
-        for name, limit in limits.items()
-        if len(flat.get(name, "")) > limit
-    }
-    if too_long:
-        raise NotificationInvalid(_("Some fields are too long."), too_long)
-    with_nul = {
-        name: _("Contains a NUL character.") for name, value in flat.items() if "\x00" in name + value
-    }
-    if with_nul:
-        raise NotificationInvalid(_("Some fields contain NUL characters."), with_nul)
-    return _parser(notification.gateway)(flat)
+    errors: dict[str, str] = {}
+    for name, limit in limits.items():
+        values = form.getlist(name)
+        if len(values) > 1:
+            errors[name] = _("Given more than once.")
+        elif values and len(values[0]) > limit:
+            errors[name] = _("At most %(limit)d characters.") % {"limit": limit}
+        elif values and "\x00" in values[0]:
+            errors[name] = _("Contains a NUL character.")
+    if errors:
+        raise NotificationInvalid(_("Some fields are malformed."), errors)
+    return _parser(notification.gateway)({name: form.get(name, "") for name in form})
 
 
 # --- finding accounts and charges ---------------------------------------------------------------
@@ -236,6 +249,14 @@ def _juno_charge(account_filter: Q, *, code: str, reference: str) -> Charge | No
     if reference:
         return Charge.objects.filter(account_filter, reference=reference).first()
     return None
+
+
+def _juno_charge_locked(account: BankAccount, *, code: str, reference: str) -> Charge | None:
+    """:func:`_juno_charge` within one account, row-locked (inside the caller's transaction)."""
+    charge = lock_charge(bank_account=account, gateway_code=code) if code else None
+    if charge is None and reference:
+        charge = lock_charge(bank_account=account, reference=reference)
+    return charge
 
 
 def _legacy_account(inbound: InboundNotification) -> BankAccount | None:
@@ -285,10 +306,10 @@ def _process(notification: Notification, *, actor_label: str) -> NotificationRes
     notification.attempts += 1
     try:
         inbound = parse_form(notification)
-        if notification.bank_account is None and not (inbound.charge_reference or inbound.charge_code):
-            required = _("Required on this path: the account is found through the charge.")
+        if notification.bank_account is None and not inbound.charge_reference:
             raise NotificationInvalid(
-                _("The notification names no charge."), {"chargeReference": required, "chargeCode": required}
+                _("The notification names no charge."),
+                {"chargeReference": _("Required on this path: the account is found through the charge.")},
             )
     except NotificationInvalid as exc:
         result = _finish(notification, Outcome.INVALID, N.INVALID, exc.message)
@@ -343,23 +364,29 @@ def _process_juno(
     mismatch = _hint_mismatch(inbound, details)
     if mismatch:
         return _finish(notification, Outcome.REJECTED, N.REJECTED, mismatch)
-    charge = _juno_charge(
-        Q(bank_account=account), code=details.charge_code, reference=details.charge_reference
-    )
-    if charge is None:
-        return _finish(
-            notification,
-            Outcome.FAILED,
-            N.FAILED,
-            _("No charge of this account matches payment %(id)s (code %(code)s, reference %(reference)s).")
-            % {"id": details.payment_id, "code": details.charge_code, "reference": details.charge_reference},
+    with transaction.atomic():  # the payment and the notification's outcome commit together
+        charge = _juno_charge_locked(account, code=details.charge_code, reference=details.charge_reference)
+        if charge is None:
+            return _finish(
+                notification,
+                Outcome.FAILED,
+                N.FAILED,
+                _(
+                    "No charge of this account matches payment %(id)s "
+                    "(code %(code)s, reference %(reference)s)."
+                )
+                % {
+                    "id": details.payment_id,
+                    "code": details.charge_code,
+                    "reference": details.charge_reference,
+                },
+            )
+        outcome = payment_apply(
+            charge, gateway=JUNO, details=details, notification=notification, actor_label=actor_label
         )
-    outcome = payment_record(
-        charge_id=charge.pk, gateway=JUNO, details=details, notification=notification, actor_label=actor_label
-    )
-    return _finish(
-        notification, Outcome.PROCESSED, N.PROCESSED, charge=outcome.charge, payment=outcome.payment
-    )
+        return _finish(
+            notification, Outcome.PROCESSED, N.PROCESSED, charge=outcome.charge, payment=outcome.payment
+        )
 
 
 def _same_secret(given: str, expected: str) -> bool:

@@ -119,6 +119,60 @@ def _apply_to_charge(charge: Charge, status: str, *, actor_label: str, reason: s
     return False
 
 
+def lock_charge(**lookup: object) -> Charge | None:
+    """The one charge matching ``lookup``, row-locked (the caller is inside a transaction).
+
+    Only the charge's row is locked (``of=("self",)``): locking its bank account too would make
+    every payment of an account wait for the others.
+    """
+    found = list(Charge.objects.select_for_update(of=("self",)).filter(**lookup)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def payment_apply(
+    charge: Charge,
+    *,
+    gateway: str,
+    details: PaymentDetails,
+    source: str = SOURCE_NOTIFICATION,
+    notification: Notification | None = None,
+    actor_label: str = "",
+) -> PaymentOutcome:
+    """:func:`payment_record` for a charge the caller already holds locked inside a transaction."""
+    payment, created = _insert_or_get(charge, gateway, details, source=source, notification=notification)
+    status_changed = False
+    if not created and _is_newer(payment.status, details.status):
+        payment.status = details.status[:40]
+        payment.raw = dict(details.raw)
+        payment.save(update_fields=["status", "raw", "updated_at"])
+        status_changed = True
+    if payment.charge_id != charge.pk:
+        logger.warning(
+            "payment %s:%s belongs to charge %s, not %s: left as it is",
+            gateway,
+            details.payment_id,
+            payment.charge_id,
+            charge.pk,
+        )
+        return PaymentOutcome(payment, charge, created, False, status_changed)
+    reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
+        "id": details.payment_id,
+        "status": details.status,
+        "source": source,
+    }
+    state_changed = _apply_to_charge(charge, payment.status, actor_label=actor_label or source, reason=reason)
+    if created and payment.amount_mismatch:
+        logger.warning(
+            "payment %s:%s of %s differs from charge %s (%s)",
+            gateway,
+            details.payment_id,
+            payment.amount,
+            charge.reference,
+            charge.amount,
+        )
+    return PaymentOutcome(payment, charge, created, state_changed, status_changed)
+
+
 def payment_record(
     *,
     charge_id: int,
@@ -134,41 +188,18 @@ def payment_record(
     from the charge is kept and flagged); the paid-back statuses refund it; any other status is
     only noted on the payment. Calling it again with the same details changes nothing.
     """
-    label = actor_label or source
     with transaction.atomic():
-        charge = Charge.objects.select_for_update().select_related("bank_account").get(pk=charge_id)
-        payment, created = _insert_or_get(charge, gateway, details, source=source, notification=notification)
-        status_changed = False
-        if not created and _is_newer(payment.status, details.status):
-            payment.status = details.status[:40]
-            payment.raw = dict(details.raw)
-            payment.save(update_fields=["status", "raw", "updated_at"])
-            status_changed = True
-        if payment.charge_id != charge.pk:
-            logger.warning(
-                "payment %s:%s belongs to charge %s, not %s: left as it is",
-                gateway,
-                details.payment_id,
-                payment.charge_id,
-                charge.pk,
-            )
-            return PaymentOutcome(payment, charge, created, False, status_changed)
-        reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
-            "id": details.payment_id,
-            "status": details.status,
-            "source": source,
-        }
-        state_changed = _apply_to_charge(charge, payment.status, actor_label=label, reason=reason)
-    if created and payment.amount_mismatch:
-        logger.warning(
-            "payment %s:%s of %s differs from charge %s (%s)",
-            gateway,
-            details.payment_id,
-            payment.amount,
-            charge.reference,
-            charge.amount,
+        charge = lock_charge(pk=charge_id)
+        if charge is None:
+            raise Charge.DoesNotExist(charge_id)
+        return payment_apply(
+            charge,
+            gateway=gateway,
+            details=details,
+            source=source,
+            notification=notification,
+            actor_label=actor_label,
         )
-    return PaymentOutcome(payment, charge, created, state_changed, status_changed)
 
 
 def with_charge(details: PaymentDetails, *, code: str, reference: str) -> PaymentDetails:

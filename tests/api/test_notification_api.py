@@ -128,3 +128,12 @@ def test_the_mycontas_endpoint_refuses_a_juno_account(client):
         content_type=FORM,
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/notifications/juno//", "/api/notifications/juno/a/b/", "/api/notifications/"]
+)
+def test_other_paths_under_notifications_are_json_404(client, path):
+    response = client.post(path, data="paymentToken=A", content_type=FORM)
+    assert response.status_code == 404
+    assert response.json()["detail"]

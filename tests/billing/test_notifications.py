@@ -91,19 +91,6 @@ def test_mkauth_path_finds_the_account_through_the_charge(client, juno_account, 
     assert Notification.objects.get().bank_account == juno_account
 
 
-def test_mkauth_path_with_only_the_charge_code(client, juno_account, juno_sim):
-    charge = issued_charge(juno_account)
-    paid = sim_pay(juno_sim, charge)
-    response = post_form(
-        client,
-        "/retorno/juno_confirma.php",
-        {"paymentToken": paid["paymentToken"], "chargeCode": charge.gateway_code},
-    )
-    assert response.status_code == 200
-    charge.refresh_from_db()
-    assert charge.state == S.PAID
-
-
 def test_mkauth_path_for_an_unknown_charge_is_404_and_kept(client, juno_account, juno_sim):
     response = post_form(
         client, "/retorno/juno_confirma.php", {"paymentToken": "X", "chargeReference": "T-NOPE"}
@@ -115,9 +102,9 @@ def test_mkauth_path_for_an_unknown_charge_is_404_and_kept(client, juno_account,
 
 
 def test_mkauth_path_needs_a_charge_hint(client, juno_account):
-    response = post_form(client, "/retorno/juno_confirma.php", {"paymentToken": "X"})
+    response = post_form(client, "/retorno/juno_confirma.php", {"paymentToken": "X", "chargeCode": "1"})
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"chargeReference", "chargeCode"}
+    assert set(response.json()["errors"]) == {"chargeReference"}
 
 
 # --- malformed requests ----------------------------------------------------------------------------
