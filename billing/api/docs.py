@@ -59,12 +59,12 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 def operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
     """Each path and method with its form fields and responses, flattened for the template."""
-    found = []
+    found: list[dict[str, Any]] = []
     for path, methods in schema.get("paths", {}).items():
         for method, op in methods.items():
-            content = op.get("requestBody", {}).get("content", {})
-            media_type, body = next(iter(content.items()), ("", {}))
-            body_schema = _resolve(schema, body.get("schema", {})) if body else {}
+            content: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            media_type, body = next(iter(content.items()), ("", {"schema": {}}))
+            body_schema: dict[str, Any] = _resolve(schema, body.get("schema") or {})
             required = set(body_schema.get("required", []))
             fields = [
                 {

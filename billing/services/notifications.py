@@ -26,6 +26,7 @@ import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -433,7 +434,10 @@ def _process_mycontas(
         )
     with transaction.atomic():
         charge = Charge.objects.select_for_update().get(pk=target.pk)
-        fields = {"gateway_code": inbound.charge_number[:64], "link": inbound.charge_url[:500] or charge.link}
+        fields: dict[str, Any] = {
+            "gateway_code": inbound.charge_number[:64],
+            "link": inbound.charge_url[:500] or charge.link,
+        }
         if charge.state in (S.ISSUING, S.UNKNOWN):
             transition(
                 charge,
