@@ -87,8 +87,6 @@ def use_stock_pagination(enabled: bool) -> None:
 
 
 def main() -> int:
-    if os.environ.get("BENCH_APPLY"):
-        exec(open(os.environ["BENCH_APPLY"]).read())
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-baseline", action="store_true")
