@@ -254,3 +254,32 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(installation, simula
     assert {ref: snapshot["counts_by_reference"].get(ref) for ref in final["references"]} == dict.fromkeys(
         final["references"], 1
     )
+
+
+TWO_WORKERS_SEED = SEED.replace(
+    "for pk in ids:\n    issue_charge.delay(pk)\n",
+    # Every charge reaches the workers up to three times: its own task and two sweeps' tasks.
+    "from billing.tasks import run_sweep\nfor pk in ids:\n    issue_charge.delay(pk)\n"
+    "run_sweep.delay()\nrun_sweep.delay()\n",
+)
+
+
+def test_two_workers_on_one_sweep_send_no_charge_twice(installation, simulator, tmp_path):
+    """Two worker processes share the same queue (Redis and PostgreSQL in CI): the row lock and
+    the state check let exactly one of them send each charge, however often it is queued."""
+    installation.env["SWEEP_MIN_AGE_SECONDS"] = "0"
+    seeded = installation.script(textwrap.dedent(TWO_WORKERS_SEED).replace("COUNT", str(CHARGES)))
+    assert len(seeded["ids"]) == CHARGES
+    workers = [installation.worker(tmp_path / f"worker{n}.log") for n in (1, 2)]
+    try:
+        done = _wait(lambda: _sim_snapshot(simulator)["count"] >= CHARGES, timeout=120)
+        assert done, (tmp_path / "worker1.log").read_text()[-3000:]
+        _wait_until_quiet(simulator, quiet=4, timeout=60)
+    finally:
+        for worker in workers:
+            _stop(worker)
+    final = installation.script(CHECK)
+    snapshot = _sim_snapshot(simulator)
+    assert final["states"] == {"issued": CHARGES}
+    assert snapshot["duplicates"] == []
+    assert snapshot["count"] == CHARGES
