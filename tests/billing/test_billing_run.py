@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils.translation import gettext
 
 from billing import tasks
 from billing.models import Charge, ChargeEvent, ChargeState
@@ -180,7 +181,8 @@ def test_command_summary_and_exit(juno_account, queued, capsys):
     CustomerFactory.create_batch(2, bank_account=juno_account)
     call_command("billing_run", "--month", "2026-12", "--no-progress")
     out = capsys.readouterr().out
-    assert juno_account.name in out and "created" in out and "total" in out
+    # The command speaks the active language (pt-BR by default): compare with the catalogue.
+    assert juno_account.name in out and gettext("created") in out and gettext("total") in out
     call_command("billing_run", "--month", "2026-12", "--no-progress", "--dry-run")
     assert "already billed" in capsys.readouterr().out
 

@@ -230,7 +230,8 @@ def test_a_reference_that_does_not_match_the_payment_changes_nothing(client, jun
         charge.refresh_from_db()
         assert charge.state == S.ISSUED
     assert not Payment.objects.exists()
-    assert "does not match" in Notification.objects.get().error
+    error = Notification.objects.get().error
+    assert "does not match" in error or "não corresponde" in error  # English source or pt-BR catalogue
 
 
 def test_a_code_that_does_not_match_the_payment_changes_nothing(client, juno_account, juno_sim):
@@ -322,7 +323,7 @@ def test_payment_after_cancel_requested_is_paid_and_flagged(client, juno_account
     assert charge.state == S.PAID and charge.paid_after_cancel
     from billing.selectors.notifications import admin_warnings
 
-    assert any("after its cancel" in warning for warning in admin_warnings())
+    assert any("after its cancel" in w or "após o cancelamento" in w for w in admin_warnings())
 
 
 # --- gateway unavailable ------------------------------------------------------------------------------

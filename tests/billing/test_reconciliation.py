@@ -69,7 +69,8 @@ def test_a_lost_notification_is_repaired_through_the_payment_service(juno_accoun
     )
     assert any("recorded 1 payment" in record.getMessage() for record in caplog.records)
     assert Lease.objects.get(name=leases.RECONCILIATION).last_finished_at is not None
-    assert any("whose notification never arrived" in warning for warning in admin_warnings())
+    arrived = ("whose notification never arrived", "cuja notificação nunca chegou")
+    assert any(text in w for w in admin_warnings() for text in arrived)
 
 
 def test_a_second_run_finds_nothing_more(juno_account, juno_sim):
@@ -117,7 +118,7 @@ def test_a_gateway_payment_for_an_unknown_charge_is_reported_not_invented(juno_a
 def test_a_gateway_outage_is_recorded_on_the_run(juno_account, juno_down):
     run = reconciliation_run(account=juno_account)
     assert run.error and run.finished_at is not None
-    assert any("failed" in warning for warning in admin_warnings())
+    assert any("failed" in warning or "falhou" in warning for warning in admin_warnings())
 
 
 def test_only_active_juno_accounts_are_reconciled(juno_sim):
@@ -168,7 +169,7 @@ def test_an_account_that_usually_gets_notifications_and_went_silent_is_flagged(
 
     assert [account for account, _last in silent_accounts()] == [juno_account]
     warnings = admin_warnings()
-    assert any(juno_account.name in w and "48 hours" in w for w in warnings)
+    assert any(juno_account.name in w and ("48 hours" in w or "48 horas" in w) for w in warnings)
     assert not any(quiet.name in w or busy.name in w for w in warnings)
 
     with caplog.at_level(logging.WARNING, logger="billing.services.reconciliation"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import types
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing import tasks
 from billing.models import Charge, ChargeState, Lease
@@ -201,7 +203,10 @@ def test_command_prints_summary_and_exits_zero(customer, gateway, capsys):
     make(customer, S.CANCEL_REQUESTED)
     call_command("sweep", "--min-age", "0", "--threads", "1", "--no-progress")
     out = capsys.readouterr().out
-    assert "pending taken" in out and "outcome: issued" in out and "outcome: cancelled" in out
+    # The command speaks the active language (pt-BR by default): compare with the catalogue.
+    outcome = gettext("outcome: %(state)s")
+    assert gettext("pending taken") in out
+    assert outcome % {"state": "issued"} in out and outcome % {"state": "cancelled"} in out
 
 
 def test_command_fails_when_a_charge_did_not_get_through(customer, gateway):
@@ -213,7 +218,7 @@ def test_command_fails_when_a_charge_did_not_get_through(customer, gateway):
 
 def test_command_fails_when_another_sweep_runs(gateway):
     leases.lease_acquire(leases.SWEEP, holder="other", ttl=dt.timedelta(minutes=10))
-    with pytest.raises(CommandError, match="Another sweep"):
+    with pytest.raises(CommandError, match=re.escape(gettext("Another sweep is running; nothing done."))):
         call_command("sweep", "--no-progress")
 
 

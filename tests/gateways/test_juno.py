@@ -232,15 +232,16 @@ def test_issue_params_clamps_overdue_days_and_passes_email_when_asked():
 
 
 @pytest.mark.parametrize(
-    ("lines", "message"),
+    ("lines", "message", "message_pt"),
     [
-        (("a", "b", "c", "d", "e"), "at most 4 description lines"),
-        (("x" * 401,), "at most 400 description characters"),
-        ((), "needs a description"),
+        (("a", "b", "c", "d", "e"), "at most 4 description lines", "no máximo 4 linhas de descrição"),
+        (("x" * 401,), "at most 400 description characters", "no máximo 400 caracteres de descrição"),
+        ((), "needs a description", "exige uma descrição"),
     ],
 )
-def test_description_limits_are_refused_before_sending(lines, message, recorder):
-    with pytest.raises(RequestInvalid, match=message):
+def test_description_limits_are_refused_before_sending(lines, message, message_pt, recorder):
+    # English source text or its pt-BR translation, whichever language is active.
+    with pytest.raises(RequestInvalid, match=f"{message}|{message_pt}"):
         gateway(recorder).issue(charge_request(description_lines=lines))
     assert recorder.exchanges == []
 
