@@ -7,8 +7,10 @@ Task modules: ``billing.tasks`` (issue, cancel, sweep) and ``billing.notificatio
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,3 +18,15 @@ app = Celery("cobranca")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="notification_tasks")
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_database_connections(task: Any = None, **kwargs: Any) -> None:
+    """Between tasks, as Django does between requests: drop connections that are too old (past
+    CONN_MAX_AGE) or broken, keep the rest. Eager tasks run inside the caller's transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

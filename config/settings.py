@@ -185,6 +185,11 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=8)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Celery's Django fixup closes every database connection before and after every task unless this
+# is set, which costs a new PostgreSQL connection (a backend fork and an authentication) per task.
+# Set high so that it never closes them itself: config.celery recycles connections between tasks
+# the way Django does between requests (CONN_MAX_AGE, CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = 1_000_000_000
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
     for _folder in ("queue", "processed", "control"):
