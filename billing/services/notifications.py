@@ -181,20 +181,23 @@ def _transport_errors(request: InboundRequest) -> dict[str, str]:
 def notification_store(
     *, gateway: str, request: InboundRequest, bank_account: BankAccount | None
 ) -> tuple[Notification, dict[str, str]]:
-    """Insert the raw request at once (its own transaction); malformed transport → ``invalid``."""
+    """Insert the raw request at once; malformed transport → ``invalid``.
+
+    One INSERT outside any transaction is its own transaction: it is durable when this returns,
+    whatever happens next (the view runs in autocommit, ``ATOMIC_REQUESTS`` is off).
+    """
     errors = _transport_errors(request)
     limit = settings.NOTIFICATION_MAX_BODY_BYTES
-    with transaction.atomic():
-        notification = Notification.objects.create(
-            gateway=without_nul(gateway[:20]),
-            bank_account=bank_account,
-            path=without_nul(request.path[:300]),
-            headers=clean_headers(request.headers),
-            body=redact_body(decode_body(request.body[:limit], request.charset)),
-            remote_addr=clean_ip(request.remote_addr),
-            status=N.INVALID if errors else N.RECEIVED,
-            error="; ".join(errors.values()),
-        )
+    notification = Notification.objects.create(
+        gateway=without_nul(gateway[:20]),
+        bank_account=bank_account,
+        path=without_nul(request.path[:300]),
+        headers=clean_headers(request.headers),
+        body=redact_body(decode_body(request.body[:limit], request.charset)),
+        remote_addr=clean_ip(request.remote_addr),
+        status=N.INVALID if errors else N.RECEIVED,
+        error="; ".join(errors.values()),
+    )
     return notification, errors
 
 

@@ -2,8 +2,9 @@
 
 Each account gets ``BankAccount.requests_per_second`` calls per window. A window is one second
 (or ``1 / rate`` seconds when the rate is below one, with one call in it). The counter lives in
-Django's default cache and is bumped with ``add`` + ``incr``, which are atomic on Redis
-(``CACHE_URL=redis://...``) — the setting to use when workers run on several machines. The file
+Django's default cache. On Redis (``CACHE_URL=redis://...``, the setting to use when workers run on
+several machines) it is bumped with ``INCR`` and ``EXPIRE`` in one pipelined round trip (``INCR`` is
+atomic; Django's own ``add`` + ``incr`` take three). Other caches use ``add`` + ``incr``: the file
 cache of the embedded default is shared by the processes of one machine only, and its ``incr`` is a
 read-then-write, so under heavy contention it may let a few calls too many through; it is a budget
 for one machine, not a guarantee.
@@ -26,7 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
 from gateways.base import GatewayUnavailable
@@ -56,6 +58,23 @@ def window_for(per_second: Decimal | float) -> tuple[float, int]:
     return 1.0 / rate, 1
 
 
+def count_call(key: str, timeout: int) -> int:
+    """Add one to the window's counter (created with ``timeout``) and return the new count."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        redis_key = backend.make_and_validate_key(key)
+        pipe = backend._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, timeout)  # each window has its own key: it expires after its last use
+        return int(pipe.execute()[0])
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: a fresh window
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
 def try_acquire(account_id: int, per_second: Decimal | float, *, now: float | None = None) -> float:
     """Take one slot if the current window has one: 0.0, else the seconds until the next window."""
     length, allowed = window_for(per_second)
@@ -63,12 +82,7 @@ def try_acquire(account_id: int, per_second: Decimal | float, *, now: float | No
     window = int(now // length)
     key = f"ratelimit:account:{account_id}:{window}"
     timeout = int(math.ceil(length)) + 2
-    cache.add(key, 0, timeout=timeout)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr: a fresh window
-        cache.add(key, 1, timeout=timeout)
-        used = 1
+    used = count_call(key, timeout)
     if used <= allowed:
         return 0.0
     return (window + 1) * length - now

@@ -93,3 +93,36 @@ def test_gateway_for_applies_the_account_rate(juno_account, monkeypatch):
     wrapped = gateway_for(juno_account)
     assert isinstance(wrapped, ratelimit.RateLimitedGateway)
     assert wrapped._account_id == juno_account.pk and wrapped._per_second == Decimal("3.00")
+
+
+def redis_url() -> str:
+    import os
+
+    for name in ("CACHE_URL", "CELERY_BROKER_URL"):
+        value = os.environ.get(name, "")
+        if value.startswith("redis://"):
+            return value
+    return ""
+
+
+@pytest.mark.skipif(not redis_url(), reason="needs Redis (CACHE_URL or CELERY_BROKER_URL=redis://...)")
+def test_redis_counter_is_shared_atomic_and_expires(settings):
+    """On Redis the counter is one pipelined round trip; concurrent callers never share a slot."""
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url()}
+    }
+    key = f"ratelimit:test:{secrets.token_hex(8)}"
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda _: ratelimit.count_call(key, 5), range(200)))
+    assert sorted(counts) == list(range(1, 201))
+    backend = caches["default"]
+    client = backend._cache.get_client(backend.make_and_validate_key(key))
+    assert 0 < client.ttl(backend.make_and_validate_key(key)) <= 5
+    account = 900_000 + secrets.randbelow(100_000)
+    now = 3000.0
+    assert [ratelimit.try_acquire(account, 2, now=now) for _ in range(3)] == [0.0, 0.0, 1.0]
