@@ -184,7 +184,24 @@ def test_command_summary_and_exit(juno_account, queued, capsys):
     # The command speaks the active language (pt-BR by default): compare with the catalogue.
     assert juno_account.name in out and gettext("created") in out and gettext("total") in out
     call_command("billing_run", "--month", "2026-12", "--no-progress", "--dry-run")
-    assert "already billed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{gettext('already billed this month')}: 2" in out
+
+
+def test_skip_reasons_are_in_the_catalogue():
+    from django.utils import translation
+
+    from billing.services import billing_run as run
+
+    reasons = (run.ALREADY_BILLED, run.OPEN_CARNE, run.DUE_DATE_PASSED, run.NO_AMOUNT)
+    with translation.override("pt-br"):
+        translated = [translation.gettext(reason) for reason in reasons]
+    assert translated == [
+        "já faturado neste mês",
+        "o carnê ainda tem parcelas em aberto",
+        "o vencimento já passou",
+        "o valor do plano é zero",
+    ]
 
 
 def test_command_sync_failure_exits_non_zero(juno_account, gateway):
