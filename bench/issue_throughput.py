@@ -27,15 +27,15 @@ charges per reference. Bank accounts get requests_per_second = 5,000 so the rate
 cap the figures (it is exercised, each call takes a slot in the cache). ``--processes 2`` splits the
 64 threads over two worker processes (two consumers, two GILs) on machines with two cores or more.
 
-Measured 2026-11-23 on the project's 2-core machine, PostgreSQL 15 + Redis on loopback, while other
-test suites and browsers kept the load average between 4 and 15 (figures depend on it):
+Measured 2026-11-30 on the project's idle 2-core machine, PostgreSQL 15 + Redis on loopback,
+``--processes 2`` (2 worker processes x 32 threads):
 
-    (a) loop          1.7-1.9 charges/s, 7.00 SQL/charge, 0 duplicates, 0 lost (40 timed, extrapolated)
-    (b) pipeline      35.8 / 43.4 charges/s (1 process x 64 threads), 47.9 (2 x 32); 7.00 SQL/charge;
-                      0 duplicates, 0 lost; ratio to (a) 21-25; 28-37 % of 64 / 0.5 s = 128/s
-    (c) with faults   5,000 issued (4,997 by the pipeline, 3 by one sweep run), 0 duplicates, 0 lost,
-                      8.35 SQL/charge (look-ups and retries included)
-    (d) generation    100,000 títulos in 35.9 s = 2,789 charges/s, 203 queries in all
+    (a) loop          1.9 charges/s, 7.00 SQL/charge, 0 duplicates, 0 lost (40 timed, extrapolated)
+    (b) pipeline      98.8-100.0 charges/s, 7.00 SQL/charge, 0 duplicates, 0 lost; ratio to (a) 51;
+                      77-78 % of 64 / 0.5 s = 128/s (55 % before workers kept their connections)
+    (c) with faults   5,000 issued, all by the pipeline (5,936 task runs), 0 duplicates, 0 lost,
+                      8.42 SQL/charge (look-ups and retries included), 21.0 charges/s
+    (d) generation    100,000 titulos in 18.6 s = 5,388 charges/s, 203 queries in all
 """
 
 from __future__ import annotations
