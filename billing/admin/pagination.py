@@ -19,14 +19,14 @@ from typing import Any
 
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 
-def estimated_table_rows(model: type, using: str = "default") -> int | None:
+def estimated_table_rows(model: type[models.Model], using: str = "default") -> int | None:
     """PostgreSQL's planner estimate of a table's rows, or None where there is none."""
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -45,7 +45,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
-        queryset = self.object_list
+        queryset: Any = self.object_list
         query = getattr(queryset, "query", None)
         if query is None:
             return len(queryset)

@@ -19,6 +19,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -31,7 +32,7 @@ from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
 from billing.services.errors import ApplicationError
 from billing.services.gateway_access import gateway_for
-from billing.services.transitions import transition
+from billing.services.transitions import recorded_user, transition
 from customers.models import Customer
 from gateways.base import (
     ChargeRequest,
@@ -86,7 +87,7 @@ def charge_create(
             due_date=due_date,
             description=description,
             billing_month=billing_month,
-            created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+            created_by=recorded_user(created_by),
         )
         charge.full_clean(exclude=["customer", "bank_account", "created_by"])
         charge.save()
@@ -120,7 +121,7 @@ def carne_create(
         )
     if first_due_date < today():
         raise ApplicationError(_("The due date cannot be in the past."))
-    actor = created_by if created_by is not None and created_by.is_authenticated else None
+    actor = recorded_user(created_by)
     with transaction.atomic():
         carne = Carne.objects.create(
             reference=new_reference("C"),
@@ -169,7 +170,7 @@ def _record_creation(charge: Charge, actor: AbstractBaseUser | None) -> None:
         charge=charge,
         from_state="",
         to_state=charge.state,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=recorded_user(actor),
         reason=_("Created"),
     )
 
@@ -273,7 +274,7 @@ def _apply_issued(
 
 
 def _set_group(
-    group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: object
+    group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: Any
 ) -> None:
     for charge in group:
         if charge.state in (S.ISSUING, S.UNKNOWN):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +48,11 @@ class IllegalTransition(ApplicationError):
         self.to_state = to_state
 
 
+def recorded_user(actor: AbstractBaseUser | None) -> User | None:
+    """The user a row records as its actor: a signed-in user, else None (tasks, the API, anonymous)."""
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
+
+
 def can_transition(from_state: str, to_state: str) -> bool:
     return to_state in ALLOWED.get(from_state, frozenset())
 
@@ -74,7 +79,7 @@ def transition(
         charge=charge,
         from_state=from_state,
         to_state=to_state,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=recorded_user(actor),
         actor_label=actor_label[:80],
         reason=reason,
     )
