@@ -47,4 +47,11 @@ urlpatterns = [
 ]
 
 if settings.BENCH_BASELINE_VIEW:
-    urlpatterns.append(path("api/_bench/baseline/", views.BaselineView.as_view(), name="bench-baseline"))
+    urlpatterns += [
+        path("api/_bench/baseline/", views.BaselineView.as_view(), name="bench-baseline"),
+        path(
+            "api/_bench/baseline-fetch/<str:public_id>/",
+            views.BaselineFetchView.as_view(),
+            name="bench-baseline-fetch",
+        ),
+    ]

@@ -9,8 +9,10 @@ from django.urls import resolve, reverse
 
 from billing.models import Notification
 from tests import factories
+from tests.billing import notifications_support as support
 
 pytestmark = pytest.mark.django_db
+juno_sim = support.juno_sim
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -137,3 +139,35 @@ def test_other_paths_under_notifications_are_json_404(client, path):
     response = client.post(path, data="paymentToken=A", content_type=FORM)
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_the_benchmark_views_store_the_body_and_ask_the_gateway(juno_sim):
+    """bench/notifications.py's baselines: (a) stores the body; (a') stores it and asks
+    fetch-payment-details, the ceiling of any endpoint that checks the token first."""
+    from urllib.parse import urlencode
+
+    from rest_framework.test import APIRequestFactory
+
+    from billing.api.views import BaselineFetchView, BaselineView
+    from billing.models import GatewayLog
+
+    account = factories.JunoAccountFactory()
+    charge = support.issued_charge(account)
+    paid = support.sim_pay(juno_sim, charge)
+    body = urlencode({"paymentToken": paid["paymentToken"]})
+    factory = APIRequestFactory()
+
+    stored = BaselineView.as_view()(factory.post("/api/_bench/baseline/", body, content_type=FORM))
+    assert stored.status_code == 200 and Notification.objects.get(pk=stored.data["notification"]).body == body
+
+    logs = GatewayLog.objects.count()
+    url = f"/api/_bench/baseline-fetch/{account.public_id}/"
+    fetched = BaselineFetchView.as_view()(
+        factory.post(url, body, content_type=FORM), public_id=str(account.public_id)
+    )
+    assert fetched.status_code == 200 and fetched.data["detail"] == "CONFIRMED"
+    assert GatewayLog.objects.count() == logs + 1
+    charge.refresh_from_db()
+    assert charge.state == "issued"  # only asked: nothing applied
+    unknown = BaselineFetchView.as_view()(factory.post(url, "a=1", content_type=FORM), public_id="nope")
+    assert unknown.status_code == 404
