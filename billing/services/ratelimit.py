@@ -59,7 +59,11 @@ def window_for(per_second: Decimal | float) -> tuple[float, int]:
 
 
 def count_call(key: str, timeout: int) -> int:
-    """Add one to the window's counter (created with ``timeout``) and return the new count."""
+    """Add one to the window's counter (created with ``timeout``) and return the new count.
+
+    Django's cache API has no increment-with-expiry, so on Redis this takes the backend's own client
+    (``RedisCache._cache``, a private attribute; tests/billing/test_ratelimit.py pins it).
+    """
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         redis_key = backend.make_and_validate_key(key)
