@@ -53,7 +53,10 @@ def pages() -> list[tuple[str, str]]:
         ("charges search gateway code", f"/admin/billing/charge/?q={charge[1]}"),
         ("customers", "/admin/customers/customer/"),
         ("customers status=blocked", "/admin/customers/customer/?status__exact=blocked"),
-        ("customers search name", f"/admin/customers/customer/?q={customer[0].split()[0]}%20{customer[0].split()[1]}"),
+        (
+            "customers search name",
+            f"/admin/customers/customer/?q={customer[0].split()[0]}%20{customer[0].split()[1]}",
+        ),
         ("customers search document", f"/admin/customers/customer/?q={customer[1]}"),
         ("logs", "/admin/billing/gatewaylog/"),
         ("logs outcome=rejected", "/admin/billing/gatewaylog/?outcome__exact=rejected"),

@@ -27,7 +27,7 @@ from django.db import connection  # noqa: E402
 
 from billing.models import BankAccount, Gateway  # noqa: E402
 
-STATES = ["pending", "issued", "issued", "issued", "paid", "paid", "paid", "paid", "cancelled", "failed", "unknown"]
+STATES = ["pending", "issued", "issued", "issued", "paid", "paid", "paid", "paid", "cancelled", "failed", "unknown"]  # fmt: skip
 
 
 def ensure_accounts() -> list[int]:

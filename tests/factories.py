@@ -43,6 +43,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
     is_staff = True
+
     @factory.post_generation
     def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
         self.set_password(extracted or "s3cret-pass!")
