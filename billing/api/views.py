@@ -30,7 +30,7 @@ from billing.api.serializers import (
     NotificationError,
 )
 from billing.services.notifications import InboundRequest, NotificationResult, Outcome, notification_receive
-from gateways.base import JUNO, MYCONTAS
+from gateways.base import JUNO, MYCONTAS, GatewayError
 
 logger = logging.getLogger(__name__)
 
@@ -270,5 +270,8 @@ class BaselineFetchView(BenchView):
         token = QueryDict(text).get("paymentToken", "")
         if account is None or not token:
             return Response({"detail": "unknown account or no token", "notification": pk}, status=404)
-        details = gateway_for(account).fetch_payment(token)
+        try:
+            details = gateway_for(account).fetch_payment(token)
+        except GatewayError as exc:
+            return Response({"detail": exc.message, "notification": pk}, status=422)
         return Response({"status": "processed", "notification": pk, "detail": details.status})

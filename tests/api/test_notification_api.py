@@ -171,3 +171,7 @@ def test_the_benchmark_views_store_the_body_and_ask_the_gateway(juno_sim):
     assert charge.state == "issued"  # only asked: nothing applied
     unknown = BaselineFetchView.as_view()(factory.post(url, "a=1", content_type=FORM), public_id="nope")
     assert unknown.status_code == 404
+    forged = BaselineFetchView.as_view()(
+        factory.post(url, "paymentToken=NOPE", content_type=FORM), public_id=str(account.public_id)
+    )
+    assert forged.status_code == 422 and forged.data["detail"]
