@@ -10,10 +10,8 @@ server DATABASE_URL names (the role needs CREATEDB; dropped at the end) — star
 in this process and the app under gunicorn (``--workers``, gthread ``--threads``, DEBUG off), and
 measures with wrk at ``--connections`` (50) concurrent connections:
 
-(a) a bare DRF view on the same stack that only stores the body (mounted by BENCH_BASELINE_VIEW=1);
-(a') the same view plus ``fetch-payment-details`` for the posted token (account look-up, rate limit,
-     the HTTP call to the simulator, its gateway-log row) and nothing else: the ceiling of any Juno
-     endpoint that checks the token before it answers, as the issue's 4xx for unknown tokens needs;
+(a) a bare DRF view on the same stack that only stores the body (bench/views.py, mounted by
+    bench/settings.py: the product carries no benchmark view);
 (b) ``POST /api/notifications/juno/<id>/`` with distinct payments: charges are issued at the
     simulator beforehand (carnês of 24, one issue call each) and paid there without notification,
     so every POST asks fetch-payment-details and records one payment;
@@ -345,14 +343,13 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="notifications-bench-"))
     env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_ENV": "development",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         "DATABASE_URL": recreate_database(database_url),
         "CACHE_URL": redis_url(10),  # databases 12 and 13 belong to bench/issue_throughput.py
         "CELERY_BROKER_URL": redis_url(11),
-        "BENCH_BASELINE_VIEW": "1",
         "AXES_ENABLED": "false",
     }
     os.environ.update(env)
@@ -387,25 +384,14 @@ def main() -> None:
         path = f"/api/notifications/juno/{account.public_id}/"
         wrk = {"connections": args.connections, "threads": args.wrk_threads, "tmp": tmp}
         # Warm up both paths (connections, imports), then measure.
-        run_wrk(gunicorn.url, "/api/_bench/baseline/", ["warm=1"], repeat=1, duration=2, **wrk)
-        baseline = run_wrk(
-            gunicorn.url, "/api/_bench/baseline/", bodies, repeat=1, duration=args.duration, **wrk
-        )
+        run_wrk(gunicorn.url, "/bench/baseline/", ["warm=1"], repeat=1, duration=2, **wrk)
+        baseline = run_wrk(gunicorn.url, "/bench/baseline/", bodies, repeat=1, duration=args.duration, **wrk)
         show("(a) bare DRF view storing the body", baseline)
-        fetch_only = run_wrk(
-            gunicorn.url, f"/api/_bench/baseline-fetch/{account.public_id}/", bodies, repeat=1,
-            duration=args.duration, **wrk,
-        )  # fmt: skip
-        show("(a') (a) + fetch-payment-details only", fetch_only)
         juno = run_wrk(gunicorn.url, path, bodies, repeat=1, duration=args.duration, **wrk)
         show("(b) Juno notification, distinct payments", juno)
         if juno["requests"] > len(bodies):
             print(f"    note: {juno['requests'] - len(bodies)} requests re-sent bodies (raise --payments)")
         ratio = juno["rate"] / baseline["rate"]
-        print(
-            f"ratio (a')/(a) = {fetch_only['rate'] / baseline['rate']:.2f}: the ceiling of (b)/(a) "
-            "for an endpoint that asks the gateway before it answers"
-        )
         print(
             f"ratio (b)/(a) = {ratio:.2f} (target >= 0.5); "
             f"p99 (b) = {juno['p99_us'] / 1000:.0f} ms (target <= 250)"

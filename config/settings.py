@@ -241,8 +241,6 @@ NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=163
 NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
 # The daily reconciliation compares this many days of payments with each Juno account.
 RECONCILIATION_DAYS = env.int("RECONCILIATION_DAYS", default=5)
-# Benchmarks only: mounts a bare view that stores the body (bench/notifications.py's baseline).
-BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
 PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=60)
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)
 

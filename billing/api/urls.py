@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path, reverse
 from drf_spectacular.views import SpectacularAPIView
@@ -45,13 +44,3 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(patterns=notification_patterns), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]
-
-if settings.BENCH_BASELINE_VIEW:
-    urlpatterns += [
-        path("api/_bench/baseline/", views.BaselineView.as_view(), name="bench-baseline"),
-        path(
-            "api/_bench/baseline-fetch/<str:public_id>/",
-            views.BaselineFetchView.as_view(),
-            name="bench-baseline-fetch",
-        ),
-    ]

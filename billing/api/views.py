@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser
@@ -30,7 +30,7 @@ from billing.api.serializers import (
     NotificationError,
 )
 from billing.services.notifications import InboundRequest, NotificationResult, Outcome, notification_receive
-from gateways.base import JUNO, MYCONTAS, GatewayError
+from gateways.base import JUNO, MYCONTAS
 
 logger = logging.getLogger(__name__)
 
@@ -224,54 +224,3 @@ class UnknownNotificationPathView(NotificationView):
         return Response({"detail": _("No notification endpoint here."), "notification": None}, status=404)
 
     get = put = patch = delete = post
-
-
-def _bench_store(request: Request) -> tuple[int, str]:
-    """What the baseline does: read the body and store it as a notification row."""
-    from billing.models import Notification
-
-    django_request = request._request
-    text = django_request.read(settings.NOTIFICATION_MAX_BODY_BYTES + 1).decode("utf-8", "replace")
-    notification = Notification.objects.create(gateway="bench", path=django_request.path, body=text)
-    return notification.pk, text
-
-
-class BenchView(APIView):
-    """Benchmarks only (``BENCH_BASELINE_VIEW``): the notification endpoints' stack."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    throttle_classes: list[Any] = []
-    parser_classes = [FormParser]
-    renderer_classes = [JSONRenderer]
-
-
-class BaselineView(BenchView):
-    """The same stack storing the body, nothing else."""
-
-    @extend_schema(exclude=True)
-    def post(self, request: Request) -> Response:
-        pk, _text = _bench_store(request)
-        return Response({"status": "processed", "notification": pk, "detail": ""})
-
-
-class BaselineFetchView(BenchView):
-    """The baseline plus the one step no Juno notification can skip, asking
-    ``fetch-payment-details`` (account look-up, rate limit, the HTTP call, its log row). Its rate
-    is the ceiling of any endpoint that checks the token before it answers."""
-
-    @extend_schema(exclude=True)
-    def post(self, request: Request, public_id: str) -> Response:
-        from billing.services.gateway_access import gateway_for
-        from billing.services.notifications import account_for_public_id
-
-        pk, text = _bench_store(request)
-        account = account_for_public_id(JUNO, public_id)
-        token = QueryDict(text).get("paymentToken", "")
-        if account is None or not token:
-            return Response({"detail": "unknown account or no token", "notification": pk}, status=404)
-        try:
-            details = gateway_for(account).fetch_payment(token)
-        except GatewayError as exc:
-            return Response({"detail": exc.message, "notification": pk}, status=422)
-        return Response({"status": "processed", "notification": pk, "detail": details.status})

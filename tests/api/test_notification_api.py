@@ -117,9 +117,20 @@ def test_the_docs_page_renders_without_scripts(client):
         assert text in html
 
 
-def test_the_baseline_view_is_off_by_default(client):
-    response = client.post("/api/_bench/baseline/", data="a=1", content_type=FORM)
+def test_the_product_mounts_no_benchmark_view(client, settings):
+    assert not hasattr(settings, "BENCH_BASELINE_VIEW")
+    response = client.post("/bench/baseline/", data="a=1", content_type=FORM)
     assert response.status_code == 404
+    assert not Notification.objects.exists()
+
+
+def test_the_benchmark_mounts_its_baseline_itself(client, settings):
+    """bench/notifications.py's baseline (a): the endpoints' stack storing the body, from bench/."""
+    settings.ROOT_URLCONF = "bench.urls"
+    response = client.post("/bench/baseline/", data="paymentToken=A1", content_type=FORM)
+    assert response.status_code == 200
+    assert Notification.objects.get(pk=response.json()["notification"]).body == "paymentToken=A1"
+    assert resolve("/api/notifications/juno/x/").url_name == "juno-notification"  # the product's too
 
 
 def test_the_mycontas_endpoint_refuses_a_juno_account(client):
@@ -139,39 +150,3 @@ def test_other_paths_under_notifications_are_json_404(client, path):
     response = client.post(path, data="paymentToken=A", content_type=FORM)
     assert response.status_code == 404
     assert response.json()["detail"]
-
-
-def test_the_benchmark_views_store_the_body_and_ask_the_gateway(juno_sim):
-    """bench/notifications.py's baselines: (a) stores the body; (a') stores it and asks
-    fetch-payment-details, the ceiling of any endpoint that checks the token first."""
-    from urllib.parse import urlencode
-
-    from rest_framework.test import APIRequestFactory
-
-    from billing.api.views import BaselineFetchView, BaselineView
-    from billing.models import GatewayLog
-
-    account = factories.JunoAccountFactory()
-    charge = support.issued_charge(account)
-    paid = support.sim_pay(juno_sim, charge)
-    body = urlencode({"paymentToken": paid["paymentToken"]})
-    factory = APIRequestFactory()
-
-    stored = BaselineView.as_view()(factory.post("/api/_bench/baseline/", body, content_type=FORM))
-    assert stored.status_code == 200 and Notification.objects.get(pk=stored.data["notification"]).body == body
-
-    logs = GatewayLog.objects.count()
-    url = f"/api/_bench/baseline-fetch/{account.public_id}/"
-    fetched = BaselineFetchView.as_view()(
-        factory.post(url, body, content_type=FORM), public_id=str(account.public_id)
-    )
-    assert fetched.status_code == 200 and fetched.data["detail"] == "CONFIRMED"
-    assert GatewayLog.objects.count() == logs + 1
-    charge.refresh_from_db()
-    assert charge.state == "issued"  # only asked: nothing applied
-    unknown = BaselineFetchView.as_view()(factory.post(url, "a=1", content_type=FORM), public_id="nope")
-    assert unknown.status_code == 404
-    forged = BaselineFetchView.as_view()(
-        factory.post(url, "paymentToken=NOPE", content_type=FORM), public_id=str(account.public_id)
-    )
-    assert forged.status_code == 422 and forged.data["detail"]
