@@ -1,7 +1,7 @@
 """The shapes of the notification API, for the OpenAPI schema (the view parses the raw body itself).
 
-Field limits are the ones the service enforces (billing.services.notifications), so a request the
-schema accepts is one the service can store and check.
+Field limits are the ones the service enforces (each gateway's module in
+billing.services.notifications), so a request the schema accepts is one the service can store and check.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from billing.services.notifications import FIELD_LIMITS, MYCONTAS_FIELD_LIMITS
+from billing.services.notifications.juno import FIELD_LIMITS
+from billing.services.notifications.mycontas import FIELD_LIMITS as MYCONTAS_FIELD_LIMITS
 
 #: What ``str.strip()`` removes, spelled out: regex engines disagree on ``\s``.
 WHITESPACE = r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"

@@ -273,6 +273,31 @@ def _apply_issued(
         carne.save(update_fields=["installment_link"])
 
 
+def charge_registered_at_gateway(*, charge_id: int, number: str, link: str, actor_label: str) -> Charge:
+    """The gateway's own word, after the fact, that it registered the charge (Mycontas' return POST).
+
+    Mycontas answers the issue call before it registers anything, then posts the charge's number and
+    page to us: an ``issuing`` or ``unknown`` charge becomes ``issued`` with them.
+    """
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().get(pk=charge_id)
+        fields: dict[str, Any] = {"gateway_code": number[:64], "link": link[:500] or charge.link}
+        if charge.state in (S.ISSUING, S.UNKNOWN):
+            transition(
+                charge,
+                S.ISSUED,
+                actor_label=actor_label,
+                reason=_("Registered at Mycontas as %(number)s") % {"number": number},
+                error_message="",
+                **fields,
+            )
+        elif any(getattr(charge, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(charge, name, value)
+            charge.save(update_fields=[*fields, "updated_at"])
+    return charge
+
+
 def _set_group(
     group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: Any
 ) -> None:

@@ -15,8 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import ChargeState, Notification, NotificationStatus, Payment
-from billing.services import notifications as service
-from billing.services.notifications import Outcome, notification_process, notifications_retry_pending
+from billing.services.notifications import (
+    Outcome,
+    inbox,
+    notification_process,
+    notifications_retry_pending,
+    outcome,
+)
 from tests import factories
 from tests.billing import notifications_support as support
 from tests.billing.notifications_support import (
@@ -153,7 +158,7 @@ def test_a_body_over_the_limit_is_400_and_only_the_limit_is_stored(client, juno_
 
 def test_a_declared_length_over_the_limit_is_invalid(settings):
     settings.NOTIFICATION_MAX_BODY_BYTES = 100
-    request = service.InboundRequest(
+    request = inbox.InboundRequest(
         path="/x",
         headers={},
         body=b"paymentToken=A",
@@ -162,7 +167,7 @@ def test_a_declared_length_over_the_limit_is_invalid(settings):
         declared_length=100000,
         remote_addr="127.0.0.1",
     )
-    notification, errors = service.notification_store(gateway="juno", request=request, bank_account=None)
+    notification, errors = inbox.notification_store(gateway="juno", request=request, bank_account=None)
     assert "body" in errors and notification.status == N.INVALID
 
 
@@ -370,7 +375,7 @@ def test_gateway_down_with_the_broker_up_enqueues_at_once(client, juno_down):
 
 
 def test_database_down_answers_503(client, juno_account):
-    with mock.patch.object(service.Notification.objects, "create", side_effect=DatabaseError("down")):
+    with mock.patch.object(Notification.objects, "create", side_effect=DatabaseError("down")):
         response = post_form(client, juno_url(juno_account), {"paymentToken": "T"})
     assert response.status_code == 503
     assert response.json()["notification"] is None
@@ -438,7 +443,7 @@ def test_retries_give_up_after_max_attempts(juno_account, juno_down):
         path="/x",
         body="paymentToken=T",
         status=N.RETRYING,
-        attempts=service.MAX_ATTEMPTS - 1,
+        attempts=outcome.MAX_ATTEMPTS - 1,
     )
     result = notification_process(notification.pk)
     assert result.outcome == Outcome.FAILED

@@ -1,0 +1,69 @@
+"""How a notification ends: the outcomes, and the one write that records an outcome on the row.
+
+Every gateway's processing (``juno``, ``mycontas`` and any other) ends through :func:`finish` or
+:func:`retry_later`, so the inbox reads the same way whatever the gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from billing.models import Notification, NotificationStatus
+
+logger = logging.getLogger(__name__)
+N = NotificationStatus
+
+#: Processing attempts after which a notification is no longer retried (it becomes failed).
+MAX_ATTEMPTS = 12
+
+
+class Outcome:
+    PROCESSED = "processed"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    RETRYING = "retrying"
+
+
+@dataclass
+class NotificationResult:
+    """What happened to one notification; ``message`` and ``errors`` are safe to answer with."""
+
+    notification: Notification
+    outcome: str
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    queued: bool = False
+
+
+def finish(
+    notification: Notification, outcome: str, status: str, message: str = "", **fields: object
+) -> NotificationResult:
+    """Write the outcome and everything learnt on the way in one UPDATE."""
+    values = {
+        "status": status,
+        "error": message,
+        "processed_at": None if status == N.RETRYING else timezone.now(),
+        "attempts": notification.attempts,
+        "payment_token": notification.payment_token,
+        "charge_reference": notification.charge_reference,
+        "bank_account": notification.bank_account,
+        **fields,
+    }
+    for name, value in values.items():
+        setattr(notification, name, value)
+    Notification.objects.filter(pk=notification.pk).update(**values)
+    return NotificationResult(notification, outcome, message)
+
+
+def retry_later(notification: Notification, message: str) -> NotificationResult:
+    """The gateway could not be asked: ``retrying`` until :data:`MAX_ATTEMPTS`, then ``failed``."""
+    status = N.RETRYING if notification.attempts < MAX_ATTEMPTS else N.FAILED
+    outcome = Outcome.RETRYING if status == N.RETRYING else Outcome.FAILED
+    logger.warning("notification %s not processed (%s): %s", notification.pk, status, message)
+    return finish(notification, outcome, status, message)
