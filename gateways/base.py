@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 JUNO = "juno"
 MYCONTAS = "mycontas"
+ASAAS = "asaas"
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -33,16 +34,21 @@ class GatewayRejected(GatewayError):
 
 
 class GatewayUnavailable(GatewayError):
-    """Transport failure, timeout or 5xx: retry later.
+    """Transport failure, timeout, 5xx or a rate limit (429): retry later.
 
     ``maybe_sent`` is True when the request may have reached the gateway (read timeout, connection
     reset after sending, 5xx): the caller must not resend an issue-charge without first asking the
-    gateway whether it exists. It is False only when the request surely never left (connect error).
+    gateway whether it exists. It is False only when the request surely never left (connect error)
+    or the gateway refused it unprocessed for its rate limit; ``retry_after`` then says, when the
+    gateway told, how many seconds to wait before the next call.
     """
 
-    def __init__(self, message: str, *, maybe_sent: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str, *, maybe_sent: bool = True, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.maybe_sent = maybe_sent
+        self.retry_after = retry_after
 
 
 class GatewayAnswerInvalid(GatewayError):
@@ -58,9 +64,9 @@ class RequestInvalid(GatewayError):
 class AccountConfig:
     """A bank account as a gateway needs it. Secrets live here only in memory, never in logs."""
 
-    gateway: str  # JUNO or MYCONTAS
+    gateway: str  # JUNO, MYCONTAS or ASAAS
     sandbox: bool
-    token: str = ""  # Juno: the private token of the environment in use (sandbox token if sandbox)
+    token: str = ""  # Juno: the private token, Asaas: the API key, of the environment in use
     account_code: str = ""  # Mycontas: txtCod_cliente
     password: str = ""  # Mycontas: txtCod_senha
     notification_url: str = ""
@@ -70,6 +76,8 @@ class AccountConfig:
     fine_percent: Decimal = Decimal("0.00")  # multa, once
     daily_interest_percent: Decimal = Decimal("0.000")  # juros per day (Juno gets it x30 per month)
     account_id: int | None = None  # for the exchange log only
+    webhook_token: str = ""  # Asaas: the token it sends in each webhook's header
+    billing_type: str = ""  # Asaas: BOLETO (boleto with PIX) or UNDEFINED (the payer chooses)
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class Payer:
     city: str = ""
     state: str = ""
     postcode: str = ""
+    #: The payer's id at the gateway, when billing already holds one for this account (Asaas):
+    #: the adapter then registers nobody and bills that customer.
+    gateway_customer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,13 @@ class ChargeRequest:
 # --- what a gateway gives back -------------------------------------------------------------------
 @dataclass(frozen=True)
 class PaymentDetails:
+    """One payment as the gateway holds it.
+
+    ``status`` speaks the interface's words (Juno's): :attr:`CONFIRMED` when the money arrived,
+    one of :attr:`REFUND_STATUSES` when it went back, anything else when neither (yet). An adapter
+    whose gateway says it differently maps onto these and keeps its own in ``gateway_status``.
+    """
+
     payment_id: str
     amount: Decimal
     date: dt.date | None
@@ -121,6 +139,7 @@ class PaymentDetails:
     charge_code: str = ""
     charge_reference: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    gateway_status: str = ""
 
     CONFIRMED = "CONFIRMED"
     REFUND_STATUSES = frozenset({"CUSTOMER_PAID_BACK", "BANK_PAID_BACK", "PARTIALLY_REFUNDED"})
@@ -142,6 +161,9 @@ class IssuedCharge:
     our_number: str = ""  # nosso número
     payments: tuple[PaymentDetails, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
+    pix_payload: str = ""  # PIX "copia e cola" (an EMV BR Code), when the gateway offers PIX
+    pix_image: str = ""  # the gateway's own QR image of that payload, base64 PNG
+    pix_expires_at: dt.datetime | None = None  # aware; after it the payload is no longer payable
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,9 @@ class IssueResult:
     charges: tuple[IssuedCharge, ...]
     accepted: bool = True
     message: str = ""
+    #: The gateway's id of the payer (Asaas), registered or found by this call: billing keeps it
+    #: and passes it back as :attr:`Payer.gateway_customer_id` next time.
+    customer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +190,9 @@ class InboundNotification:
     Juno: ``payment_token``, ``charge_reference``, ``charge_code``.
     Mycontas: ``charge_number`` (cobrancaID or txtNumero), ``charge_url`` (txtUrl),
     ``charge_reference`` (txtReferencia), ``account_code``, ``password``.
+    Asaas: ``payment_token`` and ``charge_code`` (both the payment's id), ``charge_reference``
+    (externalReference), ``event_id`` (unique per event: the key that applies it at most once),
+    ``event`` (one of :class:`NotificationEvent`) and ``gateway_event`` (Asaas' own name).
     """
 
     gateway: str
@@ -175,6 +203,23 @@ class InboundNotification:
     charge_url: str = ""
     account_code: str = ""
     password: str = ""
+    event_id: str = ""
+    event: str = ""
+    gateway_event: str = ""
+
+
+class NotificationEvent:
+    """What an event-typed notification (Asaas) says happened, in the interface's words.
+
+    Whatever it says, the payment is read again from the gateway before money moves: the event is
+    only the reason to look.
+    """
+
+    PAID = "paid"  # received or confirmed
+    REFUNDED = "refunded"
+    DELETED = "deleted"  # the charge was removed at the gateway (cancelled)
+    OVERDUE = "overdue"
+    OTHER = "other"  # acknowledged and stored; nothing to apply
 
 
 class OperationUnsupported(GatewayError):

@@ -1,18 +1,21 @@
 """The one place that talks HTTP to a gateway (the only module importing ``requests``).
 
-Every call goes through :meth:`FormPoster.post`: it sends the form, times it, turns transport
-failures into :class:`GatewayUnavailable` with an honest ``maybe_sent``, lets the adapter interpret
-the answer, and hands the recorder one redacted :class:`Exchange` whatever happened. Redaction
-happens here, once, so no adapter can forget it.
+Every call goes through :meth:`FormPoster.post` (form POSTs: Juno, Mycontas) or
+:meth:`JsonClient.request` (JSON over GET/POST/DELETE: Asaas): it sends the request, times it, turns
+transport failures into :class:`GatewayUnavailable` with an honest ``maybe_sent``, lets the adapter
+interpret the answer, and hands the recorder one redacted :class:`Exchange` whatever happened.
+Redaction happens here, once, so no adapter can forget it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, TypeVar
 
@@ -50,6 +53,7 @@ class HttpAnswer:
     status_code: int
     text: str
     url: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when from requests
 
 
 def session_for(gateway: str) -> requests.Session:
@@ -140,6 +144,21 @@ def _never_left(exc: BaseException) -> bool:
     return False
 
 
+def _interpret(gateway: str, interpret: Callable[[HttpAnswer], T], answer: HttpAnswer) -> T:
+    """Run the adapter's parser; a parser crash means an answer we did not understand."""
+    try:
+        return interpret(answer)
+    except GatewayError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("could not read the %s answer: %s", gateway, type(exc).__name__)
+        raise GatewayAnswerInvalid(
+            str(_("The gateway's answer could not be read (%(error)s).")) % {"error": type(exc).__name__},
+            status_code=answer.status_code,
+            raw=answer.text,
+        ) from exc
+
+
 def classify_transport_error(exc: requests.RequestException) -> GatewayUnavailable:
     """Connect failures surely did not send; anything later (read timeout, reset) maybe did."""
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -215,18 +234,7 @@ class FormPoster:
         return result
 
     def _interpret(self, interpret: Callable[[HttpAnswer], T], answer: HttpAnswer) -> T:
-        """Run the adapter's parser; a parser crash means an answer we did not understand."""
-        try:
-            return interpret(answer)
-        except GatewayError:
-            raise
-        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
-            logger.warning("could not read the %s answer: %s", self.gateway, type(exc).__name__)
-            raise GatewayAnswerInvalid(
-                str(_("The gateway's answer could not be read (%(error)s).")) % {"error": type(exc).__name__},
-                status_code=answer.status_code,
-                raw=answer.text,
-            ) from exc
+        return _interpret(self.gateway, interpret, answer)
 
     def _send(self, url: str, params: Mapping[str, str]) -> HttpAnswer:
         timeout = (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
@@ -276,6 +284,218 @@ class FormPoster:
         logger.info(
             "gateway %s %s -> %s in %d ms (%s)",
             self.gateway,
+            endpoint,
+            status if status is not None else "no answer",
+            duration_ms,
+            exchange.outcome,
+        )
+        if self.recorder is None:
+            return
+        try:
+            self.recorder(exchange)
+        except Exception as exc:  # a broken log must not turn an issued charge into a failure
+            logger.error(
+                "gateway exchange recorder failed (%s: %s); the %s %s call itself went on",
+                type(exc).__name__,
+                redactor.text(str(exc))[:300],
+                self.gateway,
+                endpoint,
+            )
+
+
+# --- JSON APIs ------------------------------------------------------------------------------------
+def json_dumps(value: Any) -> str:
+    """JSON text where a :class:`Decimal` is written as the number it is, never through a float.
+
+    Money is Decimal up to the wire: ``Decimal("89.90")`` becomes ``89.90``, exactly.
+    """
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        items = (f"{json.dumps(str(key))}:{json_dumps(item)}" for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(json_dumps(item) for item in value) + "]"
+    if isinstance(value, float):
+        raise TypeError("money and rates travel as Decimal, not float")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _loggable(value: Any, redactor: Redactor) -> Any:
+    """A JSON-safe copy for the exchange log: decimals as text, every string scrubbed."""
+    if isinstance(value, Mapping):
+        return {str(key): _loggable(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_loggable(item, redactor) for item in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return redactor.text(value)
+    return value
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait, from ``Retry-After`` or the ``RateLimit-Reset`` some gateways send."""
+    for name in ("Retry-After", "RateLimit-Reset"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(str(raw).strip())
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+class JsonClient:
+    """Talks JSON with one gateway for one account, recording each exchange redacted.
+
+    ``headers`` go on every request; the values of those named in ``secret_headers`` (an API key)
+    are scrubbed from everything recorded, logged or raised. Bodies are written with
+    :func:`json_dumps`; a GET carries no body at all (some gateways refuse a GET with one).
+    HTTP 5xx is :class:`GatewayUnavailable` ``maybe_sent=True``; HTTP 429 is
+    :class:`GatewayUnavailable` ``maybe_sent=False`` with ``retry_after`` (a rate limit refuses the
+    request before doing anything). Every other status goes to the adapter's ``interpret``.
+    """
+
+    def __init__(
+        self,
+        gateway: str,
+        *,
+        recorder: ExchangeRecorder | None,
+        account_id: int | None,
+        headers: Mapping[str, str],
+        secret_headers: Iterable[str] = (),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.recorder = recorder
+        self.account_id = account_id
+        self.headers = dict(headers)
+        self.secret_headers = tuple(secret_headers)
+        self.session = session or session_for(gateway)
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        url: str,
+        *,
+        interpret: Callable[[HttpAnswer], T],
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        reference: str = "",
+        code_of: Callable[[T], str] = lambda result: "",
+    ) -> T:
+        """Send one request, let ``interpret`` read the answer, record the exchange, return or raise."""
+        redactor = Redactor(
+            {name: self.headers.get(name, "") for name in self.secret_headers}, self.secret_headers, ()
+        )
+        started = time.monotonic()
+        answer: HttpAnswer | None = None
+        result: Any = None
+        error: GatewayError | None = None
+        try:
+            answer = self._send(method, url, query or {}, body)
+            if answer.status_code >= 500:
+                raise GatewayUnavailable(
+                    str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
+                    maybe_sent=True,
+                    status_code=answer.status_code,
+                    raw=answer.text,
+                )
+            if answer.status_code == 429:
+                raise GatewayUnavailable(
+                    str(_("The gateway refused the call for its rate limit (HTTP 429); try again later.")),
+                    maybe_sent=False,
+                    retry_after=_retry_after(answer.headers),
+                    status_code=429,
+                    raw=answer.text,
+                )
+            result = _interpret(self.gateway, interpret, answer)
+        except GatewayError as exc:
+            error = exc
+        duration_ms = int((time.monotonic() - started) * 1000)
+        gateway_code = code_of(result) if error is None else ""
+        if error is not None:
+            _scrub(error, redactor)
+        params: dict[str, Any] = {}
+        if query:
+            params["query"] = _loggable(dict(query), redactor)
+        if body is not None:
+            params["body"] = _loggable(body, redactor)
+        self._record(
+            redactor, method, endpoint, url, params, answer, duration_ms, error, reference, gateway_code
+        )
+        if error is not None:
+            raise error
+        return result
+
+    def _send(
+        self, method: str, url: str, query: Mapping[str, str], body: Mapping[str, Any] | None
+    ) -> HttpAnswer:
+        timeout = (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
+        headers = {**self.headers, "Accept": "application/json"}
+        data: bytes | None = None
+        if body is not None and method != "GET":
+            data = json_dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=dict(query) or None,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+            text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
+        except requests.RequestException as exc:
+            raise classify_transport_error(exc) from exc
+        return HttpAnswer(
+            status_code=response.status_code, text=text, url=response.url, headers=response.headers
+        )
+
+    def _record(
+        self,
+        redactor: Redactor,
+        method: str,
+        endpoint: str,
+        url: str,
+        params: Mapping[str, Any],
+        answer: HttpAnswer | None,
+        duration_ms: int,
+        error: GatewayError | None,
+        reference: str,
+        gateway_code: str,
+    ) -> None:
+        limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
+        status = answer.status_code if answer else (error.status_code if error else None)
+        exchange = Exchange(
+            gateway=self.gateway,
+            endpoint=endpoint,
+            method=method,
+            url=redactor.text(answer.url if answer else url),
+            request_params=params,
+            status_code=status,
+            duration_ms=duration_ms,
+            response_body=redactor.text(answer.text[:limit]) if answer else "",
+            outcome=_outcome(error),
+            error_class=type(error).__name__ if error else "",
+            error_message=redactor.text(error.message) if error else "",
+            reference=reference,
+            gateway_code=gateway_code,
+            account_id=self.account_id,
+        )
+        logger.info(
+            "gateway %s %s %s -> %s in %d ms (%s)",
+            self.gateway,
+            method,
             endpoint,
             status if status is not None else "no answer",
             duration_ms,

@@ -70,6 +70,7 @@ class Request:
     form: dict[str, str]  # form fields (body and query), last value wins
     body: bytes
     content_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
 
     def json(self) -> dict[str, Any]:
         if not self.body.strip():
@@ -150,8 +151,18 @@ class SimulatorApp:
 def post_form(url: str, data: Mapping[str, str], *, timeout: float = 10.0) -> int:
     """POST a form with urllib; the status code, or 0 when the receiver could not be reached."""
     encoded = urllib.parse.urlencode(dict(data)).encode()
+    return _post(url, encoded, {"Content-Type": "application/x-www-form-urlencoded"}, timeout)
+
+
+def post_json(url: str, data: Any, *, headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> int:
+    """POST a JSON body with urllib (and extra ``headers``); the status code, or 0 when unreachable."""
+    encoded = json.dumps(data, ensure_ascii=False, default=str).encode()
+    return _post(url, encoded, {"Content-Type": "application/json", **(headers or {})}, timeout)
+
+
+def _post(url: str, encoded: bytes, headers: Mapping[str, str], timeout: float) -> int:
     req = urllib.request.Request(  # noqa: S310 - loopback test receivers and configured URLs only
-        url, data=encoded, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        url, data=encoded, headers=dict(headers)
     )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as answer:  # noqa: S310
@@ -174,6 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._serve("POST")
 
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
     def _read(self, method: str) -> Request:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -182,7 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
         form = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         if "x-www-form-urlencoded" in content_type:
             form.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        return Request(method, parsed.path, form, body, content_type)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        return Request(method, parsed.path, form, body, content_type, headers)
 
     def _serve(self, method: str) -> None:
         request = self._read(method)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from gateways.asaas import simulator as asaas_simulator
 from gateways.base import AccountConfig, ChargeRequest, Exchange, Payer
 from gateways.juno import simulator as juno_simulator
 from gateways.mycontas import simulator as mycontas_simulator
@@ -20,7 +22,9 @@ JUNO_TOKEN = "juno-production-token-0001"
 JUNO_SANDBOX_TOKEN = "juno-sandbox-token-0002"
 MYCONTAS_CODE = "KyU3Gp18fgU3TDFyidr9"
 MYCONTAS_PASSWORD = "mycontas-secret-0003"
-SECRETS = (JUNO_TOKEN, JUNO_SANDBOX_TOKEN, MYCONTAS_PASSWORD)
+ASAAS_KEY = "$aact_prod_asaas-api-key-0004"
+ASAAS_WEBHOOK_TOKEN = "asaas-webhook-token-0005"
+SECRETS = (JUNO_TOKEN, JUNO_SANDBOX_TOKEN, MYCONTAS_PASSWORD, ASAAS_KEY, ASAAS_WEBHOOK_TOKEN)
 PAYER_CPF = "52998224725"
 
 
@@ -61,11 +65,23 @@ def mycontas_sim(settings) -> Iterator[mycontas_simulator.MycontasSimulator]:
     server.shutdown()
 
 
+@pytest.fixture
+def asaas_sim() -> Iterator[asaas_simulator.AsaasSimulator]:
+    """An Asaas simulator; ``asaas_sim.api_url`` is the adapter's base URL."""
+    server, base_url = asaas_simulator.start_in_thread()
+    app = server.app
+    assert isinstance(app, asaas_simulator.AsaasSimulator)
+    app.api_url = base_url + asaas_simulator.API_PREFIX  # type: ignore[attr-defined]
+    yield app
+    server.shutdown()
+
+
 class Receiver:
     """Collects form POSTs (notifications, Mycontas returns) and answers with ``status``."""
 
     def __init__(self) -> None:
-        self.posts: list[dict[str, str]] = []
+        self.posts: list[dict[str, str]] = []  # every POST (a JSON one as {}, see json_posts)
+        self.json_posts: list[tuple[dict[str, object], dict[str, str]]] = []  # (body, headers)
         self.status = 200
         self.arrived = threading.Event()
         self.url = ""
@@ -84,7 +100,11 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            received.posts.append(dict(urllib.parse.parse_qsl(body, keep_blank_values=True)))
+            if "json" in (self.headers.get("Content-Type") or ""):
+                received.json_posts.append((json.loads(body), dict(self.headers.items())))
+                received.posts.append({})
+            else:
+                received.posts.append(dict(urllib.parse.parse_qsl(body, keep_blank_values=True)))
             received.arrived.set()
             self.send_response(received.status)
             self.send_header("Content-Length", "0")
@@ -127,6 +147,22 @@ def mycontas_config(**overrides: object) -> AccountConfig:
         "fine_percent": Decimal("2.00"),
         "daily_interest_percent": Decimal("0.03"),
         "account_id": 8,
+    }
+    values.update(overrides)
+    return AccountConfig(**values)  # type: ignore[arg-type]
+
+
+def asaas_config(**overrides: object) -> AccountConfig:
+    values: dict[str, object] = {
+        "gateway": "asaas",
+        "sandbox": False,
+        "token": ASAAS_KEY,
+        "webhook_token": ASAAS_WEBHOOK_TOKEN,
+        "billing_type": "BOLETO",
+        "max_overdue_days": 10,
+        "fine_percent": Decimal("2.00"),
+        "daily_interest_percent": Decimal("0.033"),
+        "account_id": 9,
     }
     values.update(overrides)
     return AccountConfig(**values)  # type: ignore[arg-type]

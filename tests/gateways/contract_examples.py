@@ -211,3 +211,190 @@ MYCONTAS_RETURN_FORM = {
     "txtUrl": "http://www.mycontas.com.br/cobranca/?id=9P8eyHrX3h",
     "cobrancaID": "1234",
 }
+
+# --- Asaas ---------------------------------------------------------------------------------------
+ASAAS_CONFIG = AccountConfig(
+    gateway="asaas",
+    sandbox=True,
+    token="$aact_hmlg_EXAMPLE-API-KEY-1234",
+    webhook_token="webhook-token-example-5678",
+    billing_type="BOLETO",
+    pass_customer_email=True,
+    max_overdue_days=15,
+    fine_percent=Decimal("2.00"),
+    daily_interest_percent=Decimal("0.033"),
+)
+ASAAS_CUSTOMER_ID = "cus_000005219613"
+
+ASAAS_CUSTOMER_BODY = {
+    "name": "João da Silva",
+    "cpfCnpj": "52998224725",
+    "notificationDisabled": False,
+    "email": "joao@example.com",
+    "phone": "1612345678",
+    "address": "Rua do Rio",
+    "addressNumber": "127",
+    "complement": "casa 2",
+    "province": "Jardim das Vilas",
+    "postalCode": "13560000",
+}
+
+ASAAS_CARNE_REQUEST = JUNO_CARNE_REQUEST
+ASAAS_CARNE_BODY = {
+    "customer": ASAAS_CUSTOMER_ID,
+    "billingType": "BOLETO",
+    "dueDate": "2099-01-10",
+    "externalReference": "C-00AA11BB22CC33DD",
+    "installmentCount": 3,
+    "installmentValue": Decimal("89.90"),
+    "description": "Internet 100 Mb\nParcela [PARCELA] já expandida: 1 de 3",
+    "fine": {"value": Decimal("2.00"), "type": "PERCENTAGE"},  # multa, once
+    "interest": {"value": Decimal("0.99")},  # % a month: 0.033 % a day × 30
+    "daysAfterDueDateToRegistrationCancellation": 15,
+}
+# As it goes on the wire: money as exact JSON numbers.
+ASAAS_CARNE_JSON_FRAGMENTS = ('"installmentValue":89.90', '"fine":{"value":2.00,"type":"PERCENTAGE"}')
+
+ASAAS_TITULO_REQUEST = ChargeRequest(
+    reference="T-00AA11BB22CC33DD",
+    amount=Decimal("1234.56"),
+    due_date=DUE,
+    description_lines=("Mensalidade de serviços", "Internet 100 Mb"),
+    payer=PAYER,
+)
+ASAAS_TITULO_BODY = {
+    "customer": ASAAS_CUSTOMER_ID,
+    "billingType": "BOLETO",
+    "dueDate": "2099-01-10",
+    "externalReference": "T-00AA11BB22CC33DD",
+    "value": Decimal("1234.56"),
+    "description": "Mensalidade de serviços\nInternet 100 Mb",
+    "fine": {"value": Decimal("2.00"), "type": "PERCENTAGE"},
+    "interest": {"value": Decimal("0.99")},
+    "daysAfterDueDateToRegistrationCancellation": 15,
+}
+
+# A payment as the API reference shows one (GET /payments/{id}, list items, webhook bodies).
+ASAAS_PAYMENT_RESPONSE = {
+    "object": "payment",
+    "id": "pay_080225913252",
+    "dateCreated": "2099-01-02",
+    "customer": ASAAS_CUSTOMER_ID,
+    "installment": None,
+    "paymentLink": None,
+    "value": 1234.56,
+    "netValue": 1232.57,
+    "originalValue": None,
+    "interestValue": None,
+    "description": "Mensalidade de serviços\nInternet 100 Mb",
+    "billingType": "BOLETO",
+    "canBePaidAfterDueDate": True,
+    "pixTransaction": None,
+    "status": "PENDING",
+    "dueDate": "2099-01-10",
+    "originalDueDate": "2099-01-10",
+    "paymentDate": None,
+    "clientPaymentDate": None,
+    "installmentNumber": None,
+    "invoiceUrl": "https://sandbox.asaas.com/i/080225913252",
+    "invoiceNumber": "00005101",
+    "externalReference": "T-00AA11BB22CC33DD",
+    "deleted": False,
+    "anticipated": False,
+    "anticipable": False,
+    "creditDate": None,
+    "estimatedCreditDate": None,
+    "transactionReceiptUrl": None,
+    "nossoNumero": "6453",
+    "bankSlipUrl": "https://sandbox.asaas.com/b/pdf/080225913252",
+    "discount": {"value": 0, "limitDate": None, "dueDateLimitDays": 0, "type": "FIXED"},
+    "fine": {"value": 2, "type": "PERCENTAGE"},
+    "interest": {"value": 0.99, "type": "PERCENTAGE"},
+    "postalService": False,
+    "refunds": None,
+}
+ASAAS_PAYMENT_KEYS = {
+    "object",
+    "id",
+    "customer",
+    "installment",
+    "value",
+    "netValue",
+    "billingType",
+    "status",
+    "dueDate",
+    "paymentDate",
+    "clientPaymentDate",
+    "installmentNumber",
+    "invoiceUrl",
+    "bankSlipUrl",
+    "externalReference",
+    "deleted",
+    "nossoNumero",
+    "fine",
+    "interest",
+}
+ASAAS_IDENTIFICATION_RESPONSE = {
+    "identificationField": "46190000050000000000000000064535599850000123456",
+    "nossoNumero": "6453",
+    "barCode": "46195998500001234560000000000000000000006453",
+}
+ASAAS_PIX_RESPONSE = {
+    "encodedImage": (
+        "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAADklEQVR4nGP4z8DAwMAAAA0BA/8SQW3JAAAAAElFTkSuQmCC"
+    ),
+    "payload": (
+        "00020101021226870014br.gov.bcb.pix2565qrpix.example.com/qr/v2/cobv/"
+        "9d36b84f-c70b-478f-b95c-12729b90ca255204000053039865802BR5905ASAAS6009JOINVILLE"
+        "62070503***63041D5B"
+    ),
+    "expirationDate": "2100-01-10 23:59:59",
+}
+ASAAS_ISSUE_EXPECTED = {
+    "code": "pay_080225913252",
+    "reference": "T-00AA11BB22CC33DD",
+    "due_date": DUE,
+    "link": "https://sandbox.asaas.com/b/pdf/080225913252",
+    "checkout_url": "https://sandbox.asaas.com/i/080225913252",
+    "linha_digitavel": "46190000050000000000000000064535599850000123456",
+    "barcode": "46195998500001234560000000000000000000006453",
+    "our_number": "6453",
+    "pix_payload": ASAAS_PIX_RESPONSE["payload"],
+    "pix_image": ASAAS_PIX_RESPONSE["encodedImage"],
+}
+ASAAS_LIST_KEYS = {"object", "hasMore", "totalCount", "limit", "offset", "data"}
+
+ASAAS_ERROR_STATUS = 400
+ASAAS_ERROR_RESPONSE = {
+    "errors": [{"code": "invalid_dueDate", "description": "The due date cannot be earlier than today"}]
+}
+
+ASAAS_PAID_RESPONSE = {
+    **ASAAS_PAYMENT_RESPONSE,
+    "billingType": "PIX",
+    "status": "RECEIVED",
+    "paymentDate": "2099-01-08",
+    "clientPaymentDate": "2099-01-08",
+    "confirmedDate": "2099-01-08",
+}
+ASAAS_PAYMENT_EXPECTED = {
+    "payment_id": "pay_080225913252",
+    "amount": Decimal("1234.56"),
+    "date": dt.date(2099, 1, 8),
+    "fee": Decimal("1.99"),
+    "type": "PIX",
+    "status": "CONFIRMED",
+    "gateway_status": "RECEIVED",
+    "charge_code": "pay_080225913252",
+    "charge_reference": "T-00AA11BB22CC33DD",
+}
+
+# A webhook as Asaas POSTs it (JSON), with the account's token in the asaas-access-token header.
+ASAAS_WEBHOOK_HEADER = "asaas-access-token"
+ASAAS_WEBHOOK_BODY = {
+    "id": "evt_05b708f961d739ea7eba7e4db318f621&368604920",
+    "event": "PAYMENT_RECEIVED",
+    "dateCreated": "2099-01-08 16:45:03",
+    "payment": ASAAS_PAID_RESPONSE,
+}
+ASAAS_WEBHOOK_KEYS = {"id", "event", "dateCreated", "payment"}

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import responses
 
+from gateways.asaas import client as asaas_client
+from gateways.asaas.adapter import AsaasGateway
+from gateways.asaas.adapter import parse_notification as asaas_parse_notification
+from gateways.base import NotificationEvent
 from gateways.brazil import is_valid_linha_digitavel
+from gateways.http import json_dumps
 from gateways.juno import client as juno_client
 from gateways.juno.adapter import JunoGateway
 from gateways.juno.adapter import parse_notification as juno_parse_notification
 from gateways.mycontas.adapter import issue_form
 from gateways.mycontas.adapter import parse_notification as mycontas_parse_notification
+from gateways.pix import is_valid_payload as is_valid_pix_payload
 from tests.gateways import contract_examples as ex
 
 URL = "https://juno.test/api/v1/"
@@ -137,3 +145,129 @@ def test_mycontas_adapter_reads_the_canonical_return():
     assert notification.charge_reference == "T-00AA11BB22CC33DD"
     assert notification.account_code == "KyU3Gp18fgU3TDFyidr9"
     assert notification.password == "senha-de-cobranca-exemplo"
+
+
+# --- Asaas ---------------------------------------------------------------------------------------
+ASAAS_URL = "https://asaas.test/v3/"
+
+
+def _asaas(sim, method: str, path: str, body: object = None, key: str = ex.ASAAS_CONFIG.token):
+    headers = {"access_token": key, "User-Agent": "contract-test"}
+    data = json_dumps(body) if body is not None else None
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    return requests.request(method, sim.api_url + path, data=data, headers=headers, timeout=5)
+
+
+def _asaas_customer(sim) -> str:
+    answer = _asaas(sim, "POST", "customers", ex.ASAAS_CUSTOMER_BODY)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def test_asaas_adapter_builds_the_canonical_customer_and_payments():
+    assert asaas_client.customer_payload(ex.ASAAS_CONFIG, ex.PAYER) == ex.ASAAS_CUSTOMER_BODY
+    carne = asaas_client.payment_payload(ex.ASAAS_CONFIG, ex.ASAAS_CARNE_REQUEST, ex.ASAAS_CUSTOMER_ID)
+    assert carne == ex.ASAAS_CARNE_BODY
+    titulo = asaas_client.payment_payload(ex.ASAAS_CONFIG, ex.ASAAS_TITULO_REQUEST, ex.ASAAS_CUSTOMER_ID)
+    assert titulo == ex.ASAAS_TITULO_BODY
+    wire = json_dumps(carne)
+    for fragment in ex.ASAAS_CARNE_JSON_FRAGMENTS:
+        assert fragment in wire
+
+
+def test_asaas_simulator_accepts_the_canonical_requests_and_answers_in_the_canonical_shape(asaas_sim):
+    customer = _asaas_customer(asaas_sim)
+    answer = _asaas(asaas_sim, "POST", "payments", {**ex.ASAAS_CARNE_BODY, "customer": customer})
+    assert answer.status_code == 200, answer.text
+    first = answer.json()
+    assert first.keys() >= ex.ASAAS_PAYMENT_KEYS
+    assert isinstance(first["value"], float) and first["installment"]
+    listed = _asaas(asaas_sim, "GET", f"payments?installment={first['installment']}&limit=100").json()
+    assert listed.keys() == ex.ASAAS_LIST_KEYS
+    assert [p["installmentNumber"] for p in listed["data"]] == [1, 2, 3]
+    assert [p["dueDate"] for p in listed["data"]] == ["2099-01-10", "2099-02-10", "2099-03-10"]
+    assert {p["externalReference"] for p in listed["data"]} == {"C-00AA11BB22CC33DD"}
+    assert listed["data"][0]["fine"] == {"value": 2.0, "type": "PERCENTAGE"}
+    assert listed["data"][0]["interest"]["value"] == 0.99
+    ident = _asaas(asaas_sim, "GET", f"payments/{first['id']}/identificationField").json()
+    assert ident.keys() == ex.ASAAS_IDENTIFICATION_RESPONSE.keys()
+    assert is_valid_linha_digitavel(ident["identificationField"])
+    pix = _asaas(asaas_sim, "GET", f"payments/{first['id']}/pixQrCode").json()
+    assert pix.keys() == ex.ASAAS_PIX_RESPONSE.keys()
+    assert is_valid_pix_payload(pix["payload"])
+    titulo = _asaas(asaas_sim, "POST", "payments", {**ex.ASAAS_TITULO_BODY, "customer": customer})
+    assert titulo.status_code == 200 and titulo.json()["installment"] is None
+
+
+def test_asaas_simulator_errors_have_the_canonical_shape(asaas_sim):
+    customer = _asaas_customer(asaas_sim)
+    body = {**ex.ASAAS_TITULO_BODY, "customer": customer, "dueDate": "2000-01-01"}
+    answer = _asaas(asaas_sim, "POST", "payments", body)
+    assert answer.status_code == ex.ASAAS_ERROR_STATUS
+    assert answer.json().keys() == ex.ASAAS_ERROR_RESPONSE.keys()
+    (error,) = answer.json()["errors"]
+    assert error.keys() == ex.ASAAS_ERROR_RESPONSE["errors"][0].keys()
+    assert error["code"] == "invalid_dueDate"
+
+
+@responses.activate
+def test_asaas_adapter_reads_the_canonical_issue_answers():
+    payer = replace(ex.PAYER, gateway_customer_id=ex.ASAAS_CUSTOMER_ID)
+    responses.post(ASAAS_URL + "payments", json=ex.ASAAS_PAYMENT_RESPONSE)
+    responses.get(
+        ASAAS_URL + "payments/pay_080225913252/identificationField", json=ex.ASAAS_IDENTIFICATION_RESPONSE
+    )
+    responses.get(ASAAS_URL + "payments/pay_080225913252/pixQrCode", json=ex.ASAAS_PIX_RESPONSE)
+    result = AsaasGateway(ex.ASAAS_CONFIG, base_url=ASAAS_URL).issue(
+        replace(ex.ASAAS_TITULO_REQUEST, payer=payer)
+    )
+    (charge,) = result.charges
+    for name, value in ex.ASAAS_ISSUE_EXPECTED.items():
+        assert getattr(charge, name) == value, name
+    assert charge.pix_expires_at == dt.datetime(2100, 1, 10, 23, 59, 59, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    assert result.customer_id == ex.ASAAS_CUSTOMER_ID
+    assert is_valid_linha_digitavel(charge.linha_digitavel) and is_valid_pix_payload(charge.pix_payload)
+
+
+@responses.activate
+def test_asaas_adapter_reads_the_canonical_payment_answer():
+    responses.get(ASAAS_URL + "payments/pay_080225913252", json=ex.ASAAS_PAID_RESPONSE)
+    payment = AsaasGateway(ex.ASAAS_CONFIG, base_url=ASAAS_URL).fetch_payment("pay_080225913252")
+    for name, value in ex.ASAAS_PAYMENT_EXPECTED.items():
+        assert getattr(payment, name) == value, name
+
+
+def test_asaas_simulator_payment_has_the_canonical_shape(asaas_sim):
+    customer = _asaas_customer(asaas_sim)
+    code = _asaas(asaas_sim, "POST", "payments", {**ex.ASAAS_TITULO_BODY, "customer": customer}).json()["id"]
+    asaas_sim.pay({"id": code, "method": "PIX", "notify": False})
+    payment = _asaas(asaas_sim, "GET", f"payments/{code}").json()
+    assert payment.keys() >= ex.ASAAS_PAYMENT_KEYS
+    assert {k: payment[k] for k in ("status", "billingType")} == {"status": "RECEIVED", "billingType": "PIX"}
+    assert dt.date.fromisoformat(payment["clientPaymentDate"])
+
+
+def test_asaas_simulator_sends_the_canonical_webhook(asaas_sim, receiver):
+    asaas_sim.set_webhook(ex.ASAAS_CONFIG.token, receiver.url, ex.ASAAS_CONFIG.webhook_token)
+    customer = _asaas_customer(asaas_sim)
+    code = _asaas(asaas_sim, "POST", "payments", {**ex.ASAAS_TITULO_BODY, "customer": customer}).json()["id"]
+    asaas_sim.pay({"id": code, "method": "PIX"})
+    receiver.wait(1)
+    ((body, headers),) = receiver.json_posts
+    assert body.keys() == ex.ASAAS_WEBHOOK_KEYS
+    assert body["payment"].keys() >= ex.ASAAS_PAYMENT_KEYS
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert lowered[ex.ASAAS_WEBHOOK_HEADER] == ex.ASAAS_CONFIG.webhook_token
+    notification = asaas_parse_notification(body)
+    assert (notification.payment_token, notification.event) == (code, NotificationEvent.PAID)
+    assert notification.charge_reference == ex.ASAAS_TITULO_REQUEST.reference
+
+
+def test_asaas_adapter_reads_the_canonical_webhook():
+    notification = asaas_parse_notification(ex.ASAAS_WEBHOOK_BODY)
+    assert notification.event_id == ex.ASAAS_WEBHOOK_BODY["id"]
+    assert notification.event == NotificationEvent.PAID
+    assert notification.gateway_event == "PAYMENT_RECEIVED"
+    assert notification.payment_token == notification.charge_code == "pay_080225913252"
+    assert notification.charge_reference == "T-00AA11BB22CC33DD"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from decimal import Decimal
 
 import pytest
 import requests
@@ -10,7 +12,16 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from gateways.base import GatewayRejected, GatewayUnavailable
-from gateways.http import FormPoster, HttpAnswer, Redactor, classify_transport_error, mask, session_for
+from gateways.http import (
+    FormPoster,
+    HttpAnswer,
+    JsonClient,
+    Redactor,
+    classify_transport_error,
+    json_dumps,
+    mask,
+    session_for,
+)
 from tests.gateways.conftest import JUNO_TOKEN, Recorder
 
 URL = "https://gateway.test/endpoint"
@@ -111,3 +122,42 @@ def test_sessions_are_pooled_per_gateway_and_refuse_cookies():
 
 def test_recorder_type_is_callable():
     assert callable(Recorder())
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+def test_json_dumps_writes_decimals_exactly_and_refuses_floats():
+    body = {"value": Decimal("89.90"), "fine": {"value": Decimal("2")}, "n": 3, "ok": True, "s": "ção"}
+    assert json_dumps(body) == '{"value":89.90,"fine":{"value":2},"n":3,"ok":true,"s":"ção"}'
+    assert json.loads(json_dumps(body), parse_float=Decimal)["value"] == Decimal("89.90")
+    with pytest.raises(TypeError):
+        json_dumps({"value": 89.9})
+    with pytest.raises(ValueError):
+        json_dumps({"value": Decimal("NaN")})
+
+
+@responses.activate
+def test_json_client_records_method_query_and_body_without_the_key(recorder):
+    key = "$aact_prod_secret-key-0009"
+    responses.delete(URL, json={"deleted": True, "echo": key})
+    client = JsonClient(
+        "asaas",
+        recorder=recorder,
+        account_id=4,
+        headers={"access_token": key},
+        secret_headers=("access_token",),
+    )
+    answer = client.request(
+        "DELETE",
+        "payments/delete",
+        URL,
+        query={"q": "1"},
+        body={"v": Decimal("1.50")},
+        interpret=lambda a: a.text,
+    )
+    assert key in answer  # the caller gets the answer as it came
+    (exchange,) = recorder.exchanges
+    assert (exchange.method, exchange.endpoint, exchange.account_id) == ("DELETE", "payments/delete", 4)
+    assert exchange.request_params == {"query": {"q": "1"}, "body": {"v": "1.50"}}
+    assert key not in exchange.response_body and key not in repr(exchange)
+    request = responses.calls[0].request
+    assert request.headers["access_token"] == key and request.body == b'{"v":1.50}'

@@ -1,4 +1,4 @@
-"""``python manage.py runsimulator juno|mycontas --port N``: a gateway simulator as a process.
+"""``python manage.py runsimulator juno|mycontas|asaas --port N``: a gateway simulator as a process.
 
 For the demo and benchmarks; tests start simulators in a thread instead. Stops on Ctrl-C.
 """
@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateways.simulator_base import Faults, SimulatorApp, SimulatorServer
 
-DEFAULT_PORTS = {"juno": 8101, "mycontas": 8102}
+DEFAULT_PORTS = {"juno": 8101, "mycontas": 8102, "asaas": 8103}
 
 
 def build_app(name: str, faults: Faults) -> SimulatorApp:
@@ -19,6 +19,10 @@ def build_app(name: str, faults: Faults) -> SimulatorApp:
         from gateways.juno.simulator import JunoSimulator
 
         return JunoSimulator(faults)
+    if name == "asaas":
+        from gateways.asaas.simulator import AsaasSimulator
+
+        return AsaasSimulator(faults)
     from gateways.mycontas.simulator import MycontasSimulator
 
     return MycontasSimulator(faults)
@@ -37,13 +41,28 @@ def add_account(app: SimulatorApp, spec: str) -> None:
     app.add_account(code, password, return_url)
 
 
+def add_webhook(app: SimulatorApp, spec: str) -> None:
+    """``API_KEY:WEBHOOK_TOKEN:URL`` (the URL may itself contain colons; the token may be empty)."""
+    from gateways.asaas.simulator import AsaasSimulator
+
+    if not isinstance(app, AsaasSimulator):
+        raise CommandError("--webhook is for the asaas simulator only.")
+    key, _, rest = spec.partition(":")
+    token, _, url = rest.partition(":")
+    if not key or not url.startswith(("http://", "https://")):
+        raise CommandError("--webhook needs API_KEY:WEBHOOK_TOKEN:URL.")
+    app.set_webhook(key, url, token)
+
+
 class Command(BaseCommand):
     help = "Run a local simulator of a payment gateway (never in production)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("gateway", choices=sorted(DEFAULT_PORTS))
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=None, help="8101 for juno, 8102 for mycontas")
+        parser.add_argument(
+            "--port", type=int, default=None, help="8101 for juno, 8102 for mycontas, 8103 for asaas"
+        )
         parser.add_argument("--latency-ms", type=int, default=0, help="added to every gateway request")
         parser.add_argument("--fail-rate", type=float, default=0.0, help="share of HTTP 500 answers, 0..1")
         parser.add_argument(
@@ -57,6 +76,13 @@ class Command(BaseCommand):
             default=[],
             metavar="CODE:PASSWORD[:RETURN_URL]",
             help="mycontas only: an account the simulator accepts (repeatable)",
+        )
+        parser.add_argument(
+            "--webhook",
+            action="append",
+            default=[],
+            metavar="API_KEY:WEBHOOK_TOKEN:URL",
+            help="asaas only: where that account's payment events are POSTed (repeatable)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -72,6 +98,8 @@ class Command(BaseCommand):
         app = build_app(name, faults)
         for account in options["account"]:
             add_account(app, account)
+        for webhook in options["webhook"]:
+            add_webhook(app, webhook)
         server = SimulatorServer((options["host"], port), app)
         self.stdout.write(f"{name} simulator on {app.base_url} ({faults}); Ctrl-C to stop")
         try:

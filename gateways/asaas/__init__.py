@@ -1,0 +1,1 @@
+"""Asaas (API v3): the adapter (``adapter``), its wire format (``client``) and a simulator."""
