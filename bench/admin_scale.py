@@ -77,7 +77,7 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, int, int]:
 
 
 def use_stock_pagination(enabled: bool) -> None:
-    from billing.admin.pagination import CappedCountPaginator
+    from core.pagination import CappedCountPaginator
 
     for model in (Charge, Customer, GatewayLog):
         model_admin = admin.site._registry[model]

@@ -42,9 +42,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from billing.models import BankAccount, Charge, ChargeState, Gateway, Payment, Provider  # noqa: E402
+from billing.models import Charge, ChargeState, Payment  # noqa: E402
 from billing.selectors.dashboard import billing_dashboard  # noqa: E402
 from customers.models import Customer  # noqa: E402
+from providers.models import BankAccount, Gateway, Provider  # noqa: E402
 from tests.factories import make_cpf  # noqa: E402
 
 STATES = [

@@ -221,7 +221,7 @@ class Worker:
 def make_account(name: str):
     from decimal import Decimal
 
-    from billing.models import BankAccount
+    from providers.models import BankAccount
 
     return BankAccount.objects.create(
         name=name,

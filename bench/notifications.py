@@ -191,7 +191,7 @@ class Gunicorn:
 def make_account():
     from decimal import Decimal
 
-    from billing.models import BankAccount
+    from providers.models import BankAccount
 
     return BankAccount.objects.create(
         name="Bench",

@@ -25,7 +25,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from billing.models import BankAccount, Gateway  # noqa: E402
+from providers.models import BankAccount, Gateway  # noqa: E402
 
 STATES = ["pending", "issued", "issued", "issued", "paid", "paid", "paid", "paid", "cancelled", "failed", "unknown"]  # fmt: skip
 

@@ -67,8 +67,11 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "csp",
-    "customers",
+    # Ours, from the bottom up: each app imports only from the apps listed before it.
+    "core",
     "gateways",
+    "providers",
+    "customers",
     "billing",
 ]
 

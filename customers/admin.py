@@ -1,4 +1,8 @@
-"""Customers in the admin: list, import, billing type in bulk, and issuing títulos and carnês."""
+"""Customers in the admin: list, search, import, billing type in bulk, portal links.
+
+Billing adds its screens to this admin (issuing títulos and carnês, the customer's charges) in
+``billing.admin.customers``; this app knows nothing of billing.
+"""
 
 from __future__ import annotations
 
@@ -17,29 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
 
-from billing.admin.common import (
-    GuardedActionsMixin,
-    acting_user,
-    confirmation_page,
-    environment_badge,
-    is_confirmed,
-    state_badge,
-)
-from billing.admin.pagination import ScalableAdminMixin
-from billing.admin.search import search_customers
-from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
-from billing.models import Carne, CarneState, Charge
-from billing.services import charges as charge_services
-from billing.services import customers as customer_services
-from billing.services.dates import today
-from billing.services.errors import ApplicationError
+from core.admin import GuardedActionsMixin, acting_user, confirmation_page, is_confirmed
+from core.errors import ApplicationError
+from core.pagination import ScalableAdminMixin
+from customers import services as customer_services
 from customers.forms import BillingTypeForm, CustomerAdminForm
 from customers.models import BillingType, Customer
 from customers.resources import IMPORT_FORMATS, CustomerResource, template_csv
-
-#: How many of a customer's títulos avulsos the change page lists.
-RECENT_CHARGES_SHOWN = 12
-ISSUE_PERMISSION = "billing.add_charge"
+from customers.search import search_customers
 
 
 def portal_url(customer: Customer) -> str:
@@ -90,7 +79,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
     )
 
     class Media:
-        js = ("billing/admin/copy.js",)
+        js = ("core/admin/copy.js",)
 
     @admin.display(description=_("CPF/CNPJ"), ordering="document")
     def document_formatted(self, obj: Customer) -> str:
@@ -147,10 +136,6 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
                 name="customers_customer_import_template",
             ),
             path(
-                "<int:pk>/issue-charge/", wrap(self.issue_charge_view), name="customers_customer_issue_charge"
-            ),
-            path("<int:pk>/issue-carne/", wrap(self.issue_carne_view), name="customers_customer_issue_carne"),
-            path(
                 "<int:pk>/renew-portal-link/",
                 wrap(self.renew_portal_link_view),
                 name="customers_customer_renew_portal_link",
@@ -158,118 +143,8 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
             *super().get_urls(),
         ]
 
-    # --- change page: títulos avulsos and carnê atual --------------------------------------------
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
-    ) -> HttpResponse:
-        extra = dict(extra_context or {})
-        customer = self.get_object(request, object_id)
-        if customer is not None:
-            extra.update(self._billing_context(request, customer))
-        return super().change_view(request, object_id, form_url, extra)
-
-    def _billing_context(self, request: HttpRequest, customer: Customer) -> dict[str, Any]:
-        singles = list(
-            Charge.objects.filter(customer=customer, carne__isnull=True)
-            .select_related("bank_account")
-            .order_by("-due_date", "-id")[:RECENT_CHARGES_SHOWN]
-        )
-        carne = (
-            Carne.objects.filter(customer=customer)
-            .select_related("bank_account")
-            .order_by("-state", "-created_at", "-id")  # "open" sorts before "finished"/"cancelled"
-            .first()
-        )
-        installments = list(carne.installment_charges.order_by("installment_number")) if carne else []
-        return {
-            "single_charges": [(c, state_badge(c.state, c.get_state_display())) for c in singles],
-            "current_carne": carne,
-            "current_carne_open": carne is not None and carne.state == CarneState.OPEN,
-            "carne_installments": [(c, state_badge(c.state, c.get_state_display())) for c in installments],
-            "account_badge": environment_badge(customer.bank_account),
-            "can_issue": request.user.has_perm(ISSUE_PERMISSION),
-        }
-
-    def _customer_for_issue(self, request: HttpRequest, pk: int) -> Customer:
-        customer = get_object_or_404(Customer.objects.select_related("bank_account"), pk=pk)
-        if not (request.user.has_perm(ISSUE_PERMISSION) and self.has_view_permission(request, customer)):
-            raise PermissionDenied
-        return customer
-
-    def _issue_page(
-        self, request: HttpRequest, customer: Customer, form: Any, title: str
-    ) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "customer": customer,
-            "opts": self.opts,
-            "original": customer,
-            "account_badge": environment_badge(customer.bank_account),
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/customers/customer/issue_form.html", context)
-
     def _back_to(self, customer: Customer) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[customer.pk]))
-
-    def issue_charge_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = self._customer_for_issue(request, pk)
-        current = today()
-        form = IssueChargeForm(
-            request.POST or None,
-            today=current,
-            initial={"amount": customer.plan_amount, "due_date": next_due_date(customer.due_day, current)},
-        )
-        if request.method == "POST" and form.is_valid():
-            try:
-                charge = charge_services.charge_create(
-                    customer=customer, created_by=acting_user(request), **form.cleaned_data
-                )
-            except ApplicationError as error:
-                form.add_error(None, error.message)
-            else:
-                self.message_user(
-                    request,
-                    _("Charge %(reference)s created; it is being sent to the gateway.")
-                    % {"reference": charge.reference},
-                    messages.SUCCESS,
-                )
-                return self._back_to(customer)
-        return self._issue_page(request, customer, form, str(_("Issue a single charge")))
-
-    def issue_carne_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = self._customer_for_issue(request, pk)
-        current = today()
-        form = IssueCarneForm(
-            request.POST or None,
-            today=current,
-            initial={
-                "amount": customer.plan_amount,
-                "first_due_date": next_due_date(customer.due_day, current),
-            },
-        )
-        if request.method == "POST" and form.is_valid():
-            try:
-                carne = charge_services.carne_create(
-                    customer=customer, created_by=acting_user(request), **form.cleaned_data
-                )
-            except ApplicationError as error:
-                form.add_error(None, error.message)
-            else:
-                self.message_user(
-                    request,
-                    _(
-                        "Carnê %(reference)s created with %(count)d installments; "
-                        "it is being sent to the gateway."
-                    )
-                    % {"reference": carne.reference, "count": carne.installments},
-                    messages.SUCCESS,
-                )
-                return self._back_to(customer)
-        return self._issue_page(request, customer, form, str(_("Issue a carnê")))
 
     def renew_portal_link_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = get_object_or_404(Customer, pk=pk)

@@ -52,7 +52,7 @@ class Customer(models.Model):
     state = models.CharField(_("state (UF)"), max_length=2, choices=STATE_CHOICES, blank=True)
     postcode = models.CharField(_("CEP"), max_length=8, blank=True, help_text=_("Digits only."))
     bank_account = models.ForeignKey(
-        "billing.BankAccount",
+        "providers.BankAccount",
         verbose_name=_("bank account"),
         on_delete=models.PROTECT,
         related_name="customers",

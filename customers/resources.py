@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 
-from billing.models import BankAccount
 from customers.documents import digits, validate_document
 from customers.models import BillingType, Customer
+from providers.models import BankAccount
 
 #: (column header, model attribute, example value) in the order of the downloadable template.
 COLUMNS: tuple[tuple[str, str, str], ...] = (

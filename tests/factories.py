@@ -9,8 +9,9 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from billing.models import BankAccount, Carne, Charge, ChargeState, Gateway, Provider
+from billing.models import Carne, Charge, ChargeState
 from customers.models import BillingType, Customer
+from providers.models import BankAccount, Gateway, Provider
 
 _cpf_counter = itertools.count(100000000)
 

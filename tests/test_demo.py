@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from billing.models import BankAccount, Carne, Charge, ChargeEvent, ChargeState, Gateway, Payment, Provider
+from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from customers.documents import validate_document
 from customers.models import BillingType, Customer
 from gateways.brazil import is_valid_linha_digitavel
+from providers.models import BankAccount, Gateway, Provider
 
 BIN = Path(__file__).resolve().parent.parent / "bin"
 

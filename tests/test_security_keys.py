@@ -7,8 +7,8 @@ from cryptography.fernet import InvalidToken
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from billing.management.commands.rotate_field_key import derive, forget_cached_keys
-from billing.models import BankAccount
+from providers.management.commands.rotate_field_key import derive, forget_cached_keys
+from providers.models import BankAccount
 from tests.factories import JunoAccountFactory, MycontasAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def use_keys(settings, *keys):
 
 def stored(account, column):
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM billing_bankaccount WHERE id = %s", [account.pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM providers_bankaccount WHERE id = %s", [account.pk])  # noqa: S608
         return cursor.fetchone()[0]
 
 
@@ -55,7 +55,7 @@ def test_rotation_re_encrypts_every_field_with_the_new_key(settings, capsys):
     assert (juno.token, juno.sandbox_token) == ("PROD-TOKEN-1", "SANDBOX-TOKEN-2")
     assert BankAccount.objects.get(pk=mycontas.pk).account_password == "teste123"
     output = capsys.readouterr().out
-    assert "billing.BankAccount.token: 1 re-encrypted" in output
+    assert "providers.BankAccount.token: 1 re-encrypted" in output
     assert "PROD-TOKEN-1" not in output and "teste123" not in output
 
 

@@ -15,21 +15,22 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from billing.admin.common import (
+from billing.admin.common import state_badge
+from billing.admin.search import search_charges
+from billing.forms import CancelReasonForm
+from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
+from billing.services import charges as charge_services
+from core.admin import (
     GuardedActionsMixin,
     ReadOnlyInline,
     acting_user,
     confirmation_page,
     environment_badge,
     is_confirmed,
-    state_badge,
 )
-from billing.admin.pagination import ScalableAdminMixin
-from billing.admin.search import classify, customer_ids_matching, search_charges
-from billing.forms import CancelReasonForm
-from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
-from billing.services import charges as charge_services
-from billing.services.errors import ApplicationError
+from core.errors import ApplicationError
+from core.pagination import ScalableAdminMixin
+from customers.search import classify, customer_ids_matching
 
 #: A charge still ``issuing`` after this long most likely lost its worker.
 ISSUING_STALE_AFTER = dt.timedelta(minutes=15)

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.common import ReadOnlyAdminMixin, badge
-from billing.admin.pagination import ScalableAdminMixin
 from billing.admin.search import search_gateway_logs
 from billing.models import ExchangeOutcome, GatewayLog
+from core.admin import ReadOnlyAdminMixin, badge
+from core.pagination import ScalableAdminMixin
 
 OUTCOME_COLORS = {
     ExchangeOutcome.OK: "#198754",

@@ -15,9 +15,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.admin.common import confirmation_page, is_confirmed
 from billing.models import Notification
 from billing.services.notifications import notification_process
+from core.admin import confirmation_page, is_confirmed
 
 #: At most this many per action: each one may call the gateway.
 MAX_REPROCESS = 100

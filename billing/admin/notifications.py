@@ -8,11 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.common import GuardedActionsMixin, ReadOnlyAdminMixin
 from billing.admin.logs import preformatted
 from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
-from billing.admin.pagination import ScalableAdminMixin
 from billing.models import Notification
+from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin
+from core.pagination import ScalableAdminMixin
 
 
 @admin.register(Notification)

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.common import ReadOnlyAdminMixin
-from billing.admin.pagination import ScalableAdminMixin
 from billing.models import Payment
+from core.admin import ReadOnlyAdminMixin
+from core.pagination import ScalableAdminMixin
 
 
 @admin.register(Payment)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from billing.admin.common import ReadOnlyAdminMixin, ReadOnlyInline
 from billing.models import ReconciliationDifference, ReconciliationRun
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
 
 class DifferenceInline(ReadOnlyInline):

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.admin.common import GuardedActionsMixin
+from core.admin import GuardedActionsMixin
 
 _GUARDED_APPS = {"django_celery_beat", "axes"}
 

@@ -1,6 +1,5 @@
 """Billing models, one module per concept; import from here."""
 
-from billing.models.accounts import MYCONTAS_TEST_ACCOUNT_CODE, BankAccount, DocumentKind, Gateway, Provider
 from billing.models.charges import OPEN_STATES, Carne, CarneState, Charge, ChargeEvent, ChargeState
 from billing.models.leases import Lease
 from billing.models.logs import ExchangeOutcome, GatewayLog
@@ -9,24 +8,19 @@ from billing.models.payments import Payment
 from billing.models.reconciliation import DifferenceKind, ReconciliationDifference, ReconciliationRun
 
 __all__ = [
-    "MYCONTAS_TEST_ACCOUNT_CODE",
     "OPEN_STATES",
-    "BankAccount",
     "Carne",
     "CarneState",
     "Charge",
     "ChargeEvent",
     "ChargeState",
     "DifferenceKind",
-    "DocumentKind",
     "ExchangeOutcome",
-    "Gateway",
     "GatewayLog",
     "Lease",
     "Notification",
     "NotificationStatus",
     "Payment",
-    "Provider",
     "ReconciliationDifference",
     "ReconciliationRun",
 ]

@@ -44,7 +44,10 @@ class Carne(models.Model):
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="carnes"
     )
     bank_account = models.ForeignKey(
-        "billing.BankAccount", verbose_name=_("bank account"), on_delete=models.PROTECT, related_name="carnes"
+        "providers.BankAccount",
+        verbose_name=_("bank account"),
+        on_delete=models.PROTECT,
+        related_name="carnes",
     )
     installments = models.PositiveSmallIntegerField(_("installments"))
     amount = models.DecimalField(_("installment amount"), max_digits=12, decimal_places=2)
@@ -82,7 +85,7 @@ class Charge(models.Model):
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="charges"
     )
     bank_account = models.ForeignKey(
-        "billing.BankAccount",
+        "providers.BankAccount",
         verbose_name=_("bank account"),
         on_delete=models.PROTECT,
         related_name="charges",

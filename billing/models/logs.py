@@ -18,7 +18,7 @@ class GatewayLog(models.Model):
 
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
     bank_account = models.ForeignKey(
-        "billing.BankAccount",
+        "providers.BankAccount",
         verbose_name=_("bank account"),
         on_delete=models.SET_NULL,
         null=True,

@@ -18,7 +18,7 @@ class NotificationStatus(models.TextChoices):
 class Notification(models.Model):
     gateway = models.CharField(_("gateway"), max_length=20)
     bank_account = models.ForeignKey(
-        "billing.BankAccount",
+        "providers.BankAccount",
         verbose_name=_("bank account"),
         on_delete=models.SET_NULL,
         null=True,

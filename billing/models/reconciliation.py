@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ReconciliationRun(models.Model):
     bank_account = models.ForeignKey(
-        "billing.BankAccount", verbose_name=_("bank account"), on_delete=models.CASCADE, related_name="+"
+        "providers.BankAccount", verbose_name=_("bank account"), on_delete=models.CASCADE, related_name="+"
     )
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

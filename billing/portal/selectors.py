@@ -9,12 +9,13 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import OPEN_STATES, Charge, Payment, Provider
+from billing.models import OPEN_STATES, Charge, Payment
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
 from billing.services.descriptions import expand_description
 from customers.documents import mask_document
 from customers.models import Customer
+from providers.models import Provider
 
 #: Tokens are ``secrets.token_urlsafe(32)`` (43 characters); anything far off is not looked up.
 _TOKEN_MIN_LENGTH = 16

@@ -21,7 +21,8 @@ from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import OPEN_STATES, BankAccount, Charge, ChargeState, Payment
+from billing.models import OPEN_STATES, Charge, ChargeState, Payment
+from providers.models import BankAccount
 
 BILLING_TIME_ZONE = ZoneInfo("America/Sao_Paulo")
 HISTORY_MONTHS = 12

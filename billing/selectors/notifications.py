@@ -10,15 +10,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from billing.models import (
-    BankAccount,
-    Charge,
-    ChargeState,
-    Gateway,
-    Notification,
-    NotificationStatus,
-    ReconciliationRun,
-)
+from billing.models import Charge, ChargeState, Notification, NotificationStatus, ReconciliationRun
+from providers.models import BankAccount, Gateway
 
 #: How far back "usually receives notifications" looks, and how many make "usually".
 USUAL_WINDOW = dt.timedelta(days=30)

@@ -36,11 +36,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from billing.models import BankAccount, Charge, ChargeEvent, ChargeState
+from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges, sweep
 from billing.services.dates import due_date_for, next_business_day, today
-from billing.services.errors import ApplicationError
+from core.errors import ApplicationError
 from customers.models import BillingType, Customer, CustomerStatus
+from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 S = ChargeState

@@ -26,13 +26,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import BankAccount, Carne, CarneState, Charge, ChargeState
+from billing.models import Carne, CarneState, Charge, ChargeState
 from billing.services import queue
 from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
-from billing.services.errors import ApplicationError
 from billing.services.gateway_access import gateway_for
 from billing.services.transitions import recorded_user, transition
+from core.errors import ApplicationError
 from customers.models import Customer
 from gateways.base import (
     ChargeRequest,
@@ -44,6 +44,7 @@ from gateways.base import (
     OperationUnsupported,
     Payer,
 )
+from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 S = ChargeState

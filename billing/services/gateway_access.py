@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-
-from billing.models import BankAccount, Gateway, GatewayLog
+from billing.models import GatewayLog
 from gateways.base import AccountConfig, Exchange, ExchangeRecorder
 from gateways.base import Gateway as GatewayAdapter
+from providers.models import BankAccount, Gateway
+from providers.services import notification_url
 
 logger = logging.getLogger(__name__)
-
-
-def notification_url(account: BankAccount) -> str:
-    """The exact URL staff paste into the gateway, and that every charge is issued with."""
-    return f"{settings.PUBLIC_BASE_URL}/api/notifications/{account.gateway}/{account.public_id}/"
 
 
 def account_config(account: BankAccount) -> AccountConfig:

@@ -18,11 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import (
-    BankAccount,
     Charge,
     ChargeState,
     DifferenceKind,
-    Gateway,
     Payment,
     ReconciliationDifference,
     ReconciliationRun,
@@ -33,6 +31,7 @@ from billing.services.dates import today as local_today
 from billing.services.gateway_access import gateway_for
 from billing.services.payments import SOURCE_RECONCILIATION, payment_record, with_charge
 from gateways.base import JUNO, GatewayError, IssuedCharge, PaymentDetails
+from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState

@@ -33,9 +33,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import BankAccount, Charge, ChargeState, Gateway
+from billing.models import Charge, ChargeState
 from billing.services import charges, leases, queue
 from gateways.base import GatewayUnavailable
+from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState

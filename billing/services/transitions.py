@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Charge, ChargeEvent, ChargeState
-from billing.services.errors import ApplicationError
+from core.errors import ApplicationError
 
 S = ChargeState
 

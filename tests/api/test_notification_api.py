@@ -29,7 +29,7 @@ def test_reverse_notification_for_both_gateways(juno_account, mycontas_account):
 
 
 def test_the_notification_url_staff_paste_is_the_route(juno_account, settings):
-    from billing.services.gateway_access import notification_url
+    from providers.services import notification_url
 
     settings.PUBLIC_BASE_URL = "https://cobranca.example.com"
     url = notification_url(juno_account)

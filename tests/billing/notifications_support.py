@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from billing.models import BankAccount, Charge
+from billing.models import Charge
 from billing.services.charges import charge_create, charge_issue
 from gateways.base import PaymentDetails
 from gateways.juno import simulator as juno_simulator
+from providers.models import BankAccount
 from tests import factories
 
 FORM = "application/x-www-form-urlencoded"

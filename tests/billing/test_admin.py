@@ -12,9 +12,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.admin.accounts import private_host_warning
 from billing.models import (
-    BankAccount,
     Carne,
     CarneState,
     Charge,
@@ -27,6 +25,8 @@ from billing.models import (
     ReconciliationDifference,
     ReconciliationRun,
 )
+from providers.admin import private_host_warning
+from providers.models import BankAccount
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -166,8 +166,8 @@ def world(db):
 
 
 MODELS = [
-    ("billing", "bankaccount", "juno"),
-    ("billing", "provider", "provider"),
+    ("providers", "bankaccount", "juno"),
+    ("providers", "provider", "provider"),
     ("billing", "charge", "issued"),
     ("billing", "carne", "carne"),
     ("billing", "payment", "payment"),
@@ -223,9 +223,9 @@ def test_reader_gets_403_on_writes_and_actions(client, world, reader):
     forbidden = [
         (reverse("admin:customers_customer_add"), {"name": "X"}),
         (reverse("admin:customers_customer_change", args=[customer.pk]), {"name": "X"}),
-        (reverse("admin:billing_bankaccount_add"), {"name": "X"}),
-        (reverse("admin:billing_bankaccount_change", args=[juno.pk]), {"name": "X"}),
-        (reverse("admin:billing_provider_change", args=[world["provider"].pk]), {"name": "X"}),
+        (reverse("admin:providers_bankaccount_add"), {"name": "X"}),
+        (reverse("admin:providers_bankaccount_change", args=[juno.pk]), {"name": "X"}),
+        (reverse("admin:providers_provider_change", args=[world["provider"].pk]), {"name": "X"}),
         (
             reverse("admin:billing_charge_changelist"),
             {"action": "cancel_selected_charges", "_selected_action": [charge.pk], "post": "yes"},
@@ -294,12 +294,12 @@ def account_form(account: BankAccount | None = None, **overrides) -> dict:
 def test_bank_account_page_never_shows_secrets(client, world, superuser):
     client.force_login(superuser)
     for account in (world["juno"], world["mycontas"]):
-        html = client.get(reverse("admin:billing_bankaccount_change", args=[account.pk])).content.decode()
+        html = client.get(reverse("admin:providers_bankaccount_change", args=[account.pk])).content.decode()
         assert JUNO_TOKEN not in html
         assert JUNO_SANDBOX not in html
         assert "teste123" not in html
     juno_html = client.get(
-        reverse("admin:billing_bankaccount_change", args=[world["juno"].pk])
+        reverse("admin:providers_bankaccount_change", args=[world["juno"].pk])
     ).content.decode()
     assert "…CDEF" in juno_html  # the last 4 characters, at most
     assert 'type="password"' in juno_html
@@ -309,7 +309,7 @@ def test_bank_account_failed_submit_does_not_echo_a_typed_secret(client, world, 
     client.force_login(superuser)
     account = world["juno"]
     response = client.post(
-        reverse("admin:billing_bankaccount_change", args=[account.pk]),
+        reverse("admin:providers_bankaccount_change", args=[account.pk]),
         account_form(account, token="NEW-SECRET-TOKEN-999", fine_percent="9"),
     )
     assert response.status_code == 200
@@ -320,7 +320,7 @@ def test_blank_secret_keeps_the_stored_one_and_clear_goes_to_production(client, 
     client.force_login(superuser)
     account = world["juno"]
     assert account.is_sandbox
-    url = reverse("admin:billing_bankaccount_change", args=[account.pk])
+    url = reverse("admin:providers_bankaccount_change", args=[account.pk])
     response = client.post(url, account_form(account, cedente="Outro"))
     assert response.status_code == 302
     account.refresh_from_db()
@@ -354,7 +354,7 @@ def test_bank_account_ranges_are_form_errors(client, world, superuser, field, va
     client.force_login(superuser)
     account = world["juno"]
     response = client.post(
-        reverse("admin:billing_bankaccount_change", args=[account.pk]),
+        reverse("admin:providers_bankaccount_change", args=[account.pk]),
         account_form(account, **{field: value}),
     )
     assert response.status_code == 200
@@ -369,7 +369,7 @@ def test_max_days_above_29_is_stored_as_29_with_a_warning(client, world, superus
     account.max_days_to_update = 10
     account.save()
     response = client.post(
-        reverse("admin:billing_bankaccount_change", args=[account.pk]),
+        reverse("admin:providers_bankaccount_change", args=[account.pk]),
         account_form(account, max_days_to_update="40"),
         follow=True,
     )
@@ -383,7 +383,7 @@ def test_max_days_above_29_is_stored_as_29_with_a_warning(client, world, superus
 
 def test_juno_needs_a_token_and_mycontas_needs_code_and_password(client, superuser):
     client.force_login(superuser)
-    add = reverse("admin:billing_bankaccount_add")
+    add = reverse("admin:providers_bankaccount_add")
     response = client.post(add, account_form(None))
     assert "A Juno account needs a production token or a sandbox token." in response.content.decode()
     response = client.post(add, account_form(None, name="My", gateway="mycontas"))
@@ -401,7 +401,7 @@ def test_juno_needs_a_token_and_mycontas_needs_code_and_password(client, superus
 def test_bank_account_page_shows_the_notification_url_with_copy_button(client, world, superuser):
     client.force_login(superuser)
     account = world["juno"]
-    html = client.get(reverse("admin:billing_bankaccount_change", args=[account.pk])).content.decode()
+    html = client.get(reverse("admin:providers_bankaccount_change", args=[account.pk])).content.decode()
     assert f"https://cobranca.example.com.br/api/notifications/juno/{account.public_id}/" in html
     assert 'data-copy="notification-url"' in html
     assert "Sandbox" in html
@@ -411,7 +411,7 @@ def test_bank_account_page_shows_the_notification_url_with_copy_button(client, w
 @override_settings(PUBLIC_BASE_URL="http://172.20.1.5:8000")
 def test_private_public_address_is_warned_about(client, world, superuser):
     client.force_login(superuser)
-    html = client.get(reverse("admin:billing_bankaccount_change", args=[world["juno"].pk])).content.decode()
+    html = client.get(reverse("admin:providers_bankaccount_change", args=[world["juno"].pk])).content.decode()
     assert "172.16.0.0/12" in html
 
 
@@ -438,7 +438,7 @@ def test_private_host_warning(url, warned):
 def test_sandbox_and_production_badges_on_lists(client, world, superuser):
     client.force_login(superuser)
     factories.JunoAccountFactory(name="Juno production", sandbox_token="")
-    accounts = client.get(reverse("admin:billing_bankaccount_changelist")).content.decode()
+    accounts = client.get(reverse("admin:providers_bankaccount_changelist")).content.decode()
     assert "Sandbox" in accounts and "Production" in accounts
     charges = client.get(reverse("admin:billing_charge_changelist")).content.decode()
     assert "Sandbox" in charges
@@ -701,8 +701,8 @@ def test_staff_groups_have_exactly_their_permissions():
         "customers.%s_customer",
         "billing.%s_charge",
         "billing.%s_carne",
-        "billing.%s_bankaccount",
-        "billing.%s_provider",
+        "providers.%s_bankaccount",
+        "providers.%s_provider",
     ]
     looked_at = [
         "billing.%s_payment",
@@ -726,8 +726,8 @@ def test_add_pages_render_for_those_who_may_add(client, users, role):
     client.force_login(users[role])
     for url_name in (
         "admin:customers_customer_add",
-        "admin:billing_bankaccount_add",
-        "admin:billing_provider_add",
+        "admin:providers_bankaccount_add",
+        "admin:providers_provider_add",
     ):
         assert client.get(reverse(url_name)).status_code == 200, url_name
     assert client.get(reverse("admin:billing_charge_add")).status_code == 403  # charges come from services
@@ -735,18 +735,18 @@ def test_add_pages_render_for_those_who_may_add(client, users, role):
 
 def test_existing_account_shows_only_its_gateway_credentials(client, world, superuser):
     client.force_login(superuser)
-    juno = client.get(reverse("admin:billing_bankaccount_change", args=[world["juno"].pk]))
+    juno = client.get(reverse("admin:providers_bankaccount_change", args=[world["juno"].pk]))
     assert "account_code" not in juno.context["adminform"].form.fields
     assert 'name="token"' in juno.content.decode()
-    mycontas = client.get(reverse("admin:billing_bankaccount_change", args=[world["mycontas"].pk]))
+    mycontas = client.get(reverse("admin:providers_bankaccount_change", args=[world["mycontas"].pk]))
     assert 'name="token"' not in mycontas.content.decode()
     assert 'name="account_code"' in mycontas.content.decode()
-    add = client.get(reverse("admin:billing_bankaccount_add")).content.decode()
+    add = client.get(reverse("admin:providers_bankaccount_add")).content.decode()
     assert 'name="token"' in add and 'name="account_code"' in add
 
     # Switching an existing Juno account to Mycontas asks for the Mycontas credentials, no crash.
     response = client.post(
-        reverse("admin:billing_bankaccount_change", args=[world["juno"].pk]),
+        reverse("admin:providers_bankaccount_change", args=[world["juno"].pk]),
         account_form(world["juno"], gateway="mycontas", account_code=None),
     )
     assert response.status_code == 200

@@ -1,8 +1,9 @@
 import pytest
 
-from billing.admin.search import classify, search_charges, search_customers, search_gateway_logs
+from billing.admin.search import search_charges, search_gateway_logs
 from billing.models import Charge, GatewayLog
 from customers.models import Customer
+from customers.search import classify, search_customers
 from tests.factories import CarneFactory, ChargeFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges as svc
-from billing.services.errors import ApplicationError
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
+from core.errors import ApplicationError
 from gateways.base import GatewayRejected, GatewayUnavailable, OperationUnsupported
 from tests.billing.fakes import FakeGateway
 from tests.factories import ChargeFactory

@@ -39,7 +39,8 @@ WORKER_OPTIONS = (
 SEED = """
 import datetime as dt, json
 from decimal import Decimal
-from billing.models import BankAccount, Charge
+from providers.models import BankAccount
+from billing.models import Charge
 from billing.services.charges import new_reference
 from billing.tasks import issue_charge
 from customers.models import Customer

@@ -31,7 +31,7 @@ def ensure_staff_groups() -> None:
     """
     from django.contrib.auth.models import Group, Permission
 
-    groups = import_module("billing.migrations.0004_staff_groups")
+    groups = import_module("billing.migrations.0002_staff_groups")
 
     def permissions(models: list[tuple[str, str]], actions: tuple[str, ...]) -> list[Permission]:
         return [

@@ -172,7 +172,7 @@ def test_reader_sees_the_same_lists_and_nothing_that_changes_data(live_server, d
     page.goto(f"{base}/admin/billing/charge/")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     expect(page.locator("select[name=action]")).to_have_count(0)
-    page.goto(f"{base}/admin/billing/bankaccount/")
+    page.goto(f"{base}/admin/providers/bankaccount/")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator(".object-tools a")).to_have_count(0)
 

@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from billing.models import BankAccount
 from billing.services import billing_run
+from providers.models import BankAccount
 
 
 class Command(BaseCommand):

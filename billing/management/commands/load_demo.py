@@ -20,19 +20,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import (
-    MYCONTAS_TEST_ACCOUNT_CODE,
-    BankAccount,
-    Carne,
-    Charge,
-    ChargeEvent,
-    ChargeState,
-    Gateway,
-    Payment,
-    Provider,
-)
+from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from customers.models import BillingType, Customer
 from gateways.brazil import barcode, linha_digitavel
+from providers.models import MYCONTAS_TEST_ACCOUNT_CODE, BankAccount, Gateway, Provider
 
 S = ChargeState
 PROVIDER_NAME = "Vale Conectado Telecom Ltda"

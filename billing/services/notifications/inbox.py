@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.models import BankAccount, Gateway, Notification, NotificationStatus
+from billing.models import Notification, NotificationStatus
 from billing.services.notifications.outcome import NotificationResult, Outcome, finish
 from billing.services.notifications.processing import HANDLERS, process_row
+from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 N = NotificationStatus

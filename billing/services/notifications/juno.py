@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from billing.models import BankAccount, Charge, Gateway, Notification, NotificationStatus
+from billing.models import Charge, Notification, NotificationStatus
 from billing.services.gateway_access import gateway_for
 from billing.services.notifications.outcome import NotificationResult, Outcome, finish, retry_later
 from billing.services.payments import lock_charge, payment_apply
@@ -25,6 +25,7 @@ from gateways.base import (
     PaymentDetails,
 )
 from gateways.juno.adapter import parse_notification
+from providers.models import BankAccount, Gateway
 
 N = NotificationStatus
 

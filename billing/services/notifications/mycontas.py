@@ -16,11 +16,12 @@ from urllib.parse import parse_qsl, urlencode
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from billing.models import BankAccount, Carne, Charge, Notification, NotificationStatus
+from billing.models import Carne, Charge, Notification, NotificationStatus
 from billing.services.charges import charge_registered_at_gateway
 from billing.services.notifications.outcome import NotificationResult, Outcome, finish
 from gateways.base import InboundNotification
 from gateways.mycontas.adapter import parse_notification
+from providers.models import BankAccount
 
 N = NotificationStatus
 

@@ -21,7 +21,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import BankAccount, Notification, NotificationStatus
+from billing.models import Notification, NotificationStatus
 from billing.services.notifications import juno, mycontas
 from billing.services.notifications.outcome import (
     MAX_ATTEMPTS,
@@ -38,6 +38,7 @@ from gateways.base import (
     InboundNotification,
     NotificationInvalid,
 )
+from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 N = NotificationStatus

@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.common import GuardedActionsMixin, environment_badge
-from billing.forms import BankAccountForm
-from billing.models import BankAccount, Gateway, Provider
-from billing.services.gateway_access import notification_url
+from core.admin import GuardedActionsMixin, environment_badge
+from providers.forms import BankAccountForm
+from providers.models import BankAccount, Gateway, Provider
+from providers.services import notification_url
 
 
 def private_host_warning(url: str) -> str:
@@ -42,7 +42,7 @@ def private_host_warning(url: str) -> str:
 @admin.register(BankAccount)
 class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
     form = BankAccountForm
-    change_form_template = "admin/billing/bankaccount/change_form.html"
+    change_form_template = "admin/providers/bankaccount/change_form.html"
     list_display = ("name", "gateway", "environment", "cedente", "state", "active", "updated_at")
     list_filter = ("gateway", "active", "state")
     search_fields = ("name", "cedente", "account_code")
@@ -125,7 +125,7 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     class Media:
-        js = ("billing/admin/copy.js",)
+        js = ("core/admin/copy.js",)
 
 
 @admin.register(Provider)

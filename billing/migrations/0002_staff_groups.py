@@ -15,8 +15,8 @@ OPERATOR_EDITS = [
     ("customers", "customer"),
     ("billing", "charge"),
     ("billing", "carne"),
-    ("billing", "bankaccount"),
-    ("billing", "provider"),
+    ("providers", "bankaccount"),
+    ("providers", "provider"),
 ]
 #: Operators may only look at these.
 VIEW_ONLY = [
@@ -35,7 +35,7 @@ VIEW_ONLY = [
 
 
 def _ensure_permissions(apps, using):
-    for label in ("customers", "billing", "django_celery_beat"):
+    for label in ("providers", "customers", "billing", "django_celery_beat"):
         app_config = apps.get_app_config(label)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, using=using, apps=apps)
@@ -73,8 +73,9 @@ def remove_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0003_encrypted_fields_nullable"),
+        ("billing", "0001_initial"),
         ("customers", "0001_initial"),
+        ("providers", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),

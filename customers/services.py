@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.services.errors import ApplicationError
+from core.errors import ApplicationError
 from customers.models import BillingType, Customer, new_portal_token
 
 

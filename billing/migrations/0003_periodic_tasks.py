@@ -40,7 +40,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0004_staff_groups"),
+        ("billing", "0002_staff_groups"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

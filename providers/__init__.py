@@ -1,0 +1,1 @@
+"""The provider and its gateway accounts (bank accounts with encrypted credentials)."""
