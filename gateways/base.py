@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 JUNO = "juno"
@@ -34,20 +35,30 @@ class GatewayRejected(GatewayError):
 
 
 class GatewayUnavailable(GatewayError):
-    """Transport failure, timeout, 5xx or a rate limit (429): retry later.
+    """Transport failure, timeout, 5xx or throttling: retry later.
 
     ``maybe_sent`` is True when the request may have reached the gateway (read timeout, connection
     reset after sending, 5xx): the caller must not resend an issue-charge without first asking the
     gateway whether it exists. It is False only when the request surely never left (connect error)
-    or the gateway refused it unprocessed for its rate limit; ``retry_after`` then says, when the
-    gateway told, how many seconds to wait before the next call.
+    or the gateway refused it unprocessed (throttling).
+
+    ``throttled`` marks an answer that asked us to slow down (HTTP 429 and its like): the request
+    was refused unprocessed, and ``retry_after`` (seconds, when the gateway said) is how long to
+    wait. A throttled call is retried later, never recorded as a failure.
     """
 
     def __init__(
-        self, message: str, *, maybe_sent: bool = True, retry_after: float | None = None, **kwargs: Any
+        self,
+        message: str,
+        *,
+        maybe_sent: bool = True,
+        throttled: bool = False,
+        retry_after: float | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.maybe_sent = maybe_sent
+        self.throttled = throttled
         self.retry_after = retry_after
 
 
@@ -164,6 +175,18 @@ class IssuedCharge:
     pix_payload: str = ""  # PIX "copia e cola" (an EMV BR Code), when the gateway offers PIX
     pix_image: str = ""  # the gateway's own QR image of that payload, base64 PNG
     pix_expires_at: dt.datetime | None = None  # aware; after it the payload is no longer payable
+    # What a listing may carry besides the boleto: used to recognise a charge without a reference.
+    amount: Decimal | None = None  # per installment, as the gateway holds it
+    description: str = ""
+    payer_document: str = ""  # digits
+    installments: int | None = None
+    status: str = ""  # the gateway's word for the charge's state, e.g. ACTIVE, CANCELLED, PAID
+
+    CANCELLED = "CANCELLED"
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status.upper() == self.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -222,6 +245,49 @@ class NotificationEvent:
     OTHER = "other"  # acknowledged and stored; nothing to apply
 
 
+# --- looking a charge up -------------------------------------------------------------------------
+class LookupOutcome(StrEnum):
+    """What a look-up proved about a charge whose issue answer never came."""
+
+    #: The gateway holds it: by our reference, or as the one charge that matches what we sent.
+    FOUND = "found"
+    #: It is not there: every page was read, every charge in the window carries a reference, none ours.
+    PROVED_ABSENT = "proved_absent"
+    #: Neither: charges without a reference might be ours. Staff decide; nothing is resent meanwhile.
+    CANDIDATES = "candidates"
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """The answer of :meth:`Gateway.look_up`, the same for every gateway that can list charges.
+
+    ``charges``: when FOUND, one per installment in due-date order. ``candidates``: when
+    CANDIDATES, the charges without a reference that nothing proves to be someone else's (may be
+    empty). ``complete`` says whether every page of the listing was read; ``examined`` how many
+    charges the gateway listed in the window; ``matched_by`` is ``"reference"`` or ``"fields"``
+    for a FOUND; ``reason`` says, for staff, why the look-up could not decide.
+    """
+
+    outcome: LookupOutcome
+    charges: tuple[IssuedCharge, ...] = ()
+    candidates: tuple[IssuedCharge, ...] = ()
+    complete: bool = True
+    examined: int = 0
+    matched_by: str = ""
+    reason: str = ""
+
+    REFERENCE = "reference"
+    FIELDS = "fields"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Charges a gateway listed, and whether every page of its answer was read."""
+
+    charges: tuple[IssuedCharge, ...]
+    complete: bool = True
+
+
 class OperationUnsupported(GatewayError):
     """The gateway has no such call (Mycontas has no look-up and no cancel). Never retried."""
 
@@ -276,6 +342,15 @@ class Gateway(Protocol):
     def find_charges(
         self, *, reference: str | None, due_from: dt.date, due_to: dt.date
     ) -> list[IssuedCharge]: ...
+
+    def look_up(self, request: ChargeRequest, *, due_dates: tuple[dt.date, ...]) -> LookupResult:
+        """Whether the gateway holds ``request`` (sent before, answer lost); ``due_dates`` are its
+        installments' due dates as stored here. Only a PROVED_ABSENT allows sending it again."""
+        ...
+
+    def list_due(self, *, due_from: dt.date, due_to: dt.date) -> Listing:
+        """Every charge due in the window, every page read (or ``complete=False``)."""
+        ...
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]: ...
 

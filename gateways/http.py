@@ -46,6 +46,19 @@ _sessions: dict[str, requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
+#: HTTP statuses by which a gateway asks the caller to slow down: nothing was done, try later.
+THROTTLING_STATUSES = frozenset({429})
+#: Words of an error message that mean the same when a gateway says it in a 4xx or a 200 body.
+THROTTLING_WORDS = (
+    "too many requests",
+    "rate limit",
+    "limite de requisi",
+    "muitas requisi",
+    "excesso de requisi",
+    "requisições excedid",
+)
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     """What came back, decoded as UTF-8 with any byte-order mark removed."""
@@ -54,6 +67,28 @@ class HttpAnswer:
     text: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when from requests
+
+
+def is_throttling_message(message: str) -> bool:
+    """True when a gateway's error message says we called too often (never a final refusal)."""
+    lowered = message.casefold()
+    return any(word in lowered for word in THROTTLING_WORDS)
+
+
+def throttled(answer: HttpAnswer, message: str = "") -> GatewayUnavailable:
+    """The error for an answer asking us to slow down: retried later, nothing was processed."""
+    text = message or str(_("The gateway asked us to slow down (HTTP %(status)d).")) % {
+        "status": answer.status_code
+    }
+    return GatewayUnavailable(
+        text,
+        maybe_sent=False,
+        throttled=True,
+        retry_after=_retry_after(answer.headers),
+        status_code=answer.status_code,
+        raw=answer.text,
+    )
+
 
 
 def session_for(gateway: str) -> requests.Session:
@@ -213,6 +248,8 @@ class FormPoster:
         error: GatewayError | None = None
         try:
             answer = self._send(url, params)
+            if answer.status_code in THROTTLING_STATUSES:
+                raise throttled(answer)
             if answer.status_code >= 500:
                 raise GatewayUnavailable(
                     str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
@@ -249,7 +286,9 @@ class FormPoster:
             text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
         except requests.RequestException as exc:
             raise classify_transport_error(exc) from exc
-        return HttpAnswer(status_code=response.status_code, text=text, url=response.url)
+        return HttpAnswer(
+            status_code=response.status_code, text=text, url=response.url, headers=response.headers
+        )
 
     def _record(
         self,
@@ -408,13 +447,10 @@ class JsonClient:
                     status_code=answer.status_code,
                     raw=answer.text,
                 )
-            if answer.status_code == 429:
-                raise GatewayUnavailable(
+            if answer.status_code in THROTTLING_STATUSES:
+                raise throttled(
+                    answer,
                     str(_("The gateway refused the call for its rate limit (HTTP 429); try again later.")),
-                    maybe_sent=False,
-                    retry_after=_retry_after(answer.headers),
-                    status_code=429,
-                    raw=answer.text,
                 )
             result = _interpret(self.gateway, interpret, answer)
         except GatewayError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_sim/"
+THROTTLE_RETRY_AFTER_SECONDS = 2
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Faults:
     notification_delay_ms: int = 0
     fail_next: int = 0  # the next N gateway requests answer 500 (deterministic, for tests)
     drop_next: int = 0  # the next N gateway requests are processed and left unanswered
+    throttle_next: int = 0  # the next N gateway requests answer 429 Too Many Requests, unprocessed
 
     def update(self, values: Mapping[str, Any]) -> None:
         for item in fields(self):
@@ -115,10 +117,17 @@ class SimulatorApp:
             return self._control(request)
         with self.lock:
             self.requests_seen += 1
-            fail = self._roll("fail_next", self.faults.fail_rate)
-            drop = not fail and self._roll("drop_next", self.faults.drop_rate)
+            throttle = self._roll("throttle_next", 0.0)
+            fail = not throttle and self._roll("fail_next", self.faults.fail_rate)
+            drop = not (fail or throttle) and self._roll("drop_next", self.faults.drop_rate)
         if self.faults.latency_ms > 0:
             time.sleep(self.faults.latency_ms / 1000)
+        if throttle:
+            return Response(
+                429,
+                b'{"success": false, "errorMessage": "Too Many Requests"}',
+                headers={"Retry-After": str(THROTTLE_RETRY_AFTER_SECONDS)},
+            )
         if fail:
             return Response.json({"success": False, "errorMessage": "Erro interno (simulado)"}, 500)
         response = self.route(request)

@@ -7,8 +7,8 @@ Every gateway call happens *outside* a database transaction, between two short l
 3. lock the row again and record the answer: ``issued``, ``failed``, or — when the answer never
    came — ``unknown``.
 
-An ``unknown`` charge is never sent again until the gateway has been asked, by its reference,
-whether it already holds it (:func:`charge_resolve_unknown`). Only one worker can win step 1, so
+An ``unknown`` charge is never sent again until the gateway has been asked whether it already holds
+it and the answer *proves* it absent (:func:`charge_resolve_unknown`). Only one worker can win step 1, so
 concurrent tasks, retries and sweeps cannot issue the same charge twice.
 """
 
@@ -31,7 +31,7 @@ from billing.services import queue
 from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
 from billing.services.gateway_access import gateway_for
-from billing.services.transitions import recorded_user, transition
+from billing.services.transitions import note, recorded_user, transition
 from core.errors import ApplicationError
 from customers.models import Customer
 from gateways.base import (
@@ -41,6 +41,8 @@ from gateways.base import (
     GatewayUnavailable,
     IssuedCharge,
     IssueResult,
+    LookupOutcome,
+    LookupResult,
     OperationUnsupported,
     Payer,
 )
@@ -233,7 +235,7 @@ def _request_for(group: Sequence[Charge]) -> ChargeRequest:
     )
 
 
-def _issued_fields(issued: IssuedCharge) -> dict[str, object]:
+def _issued_fields(issued: IssuedCharge) -> dict[str, Any]:
     return {
         "gateway_code": issued.code[:64],
         "link": issued.link[:500],
@@ -378,9 +380,84 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
     return charge
 
 
-def charge_resolve_unknown(*, charge_id: int, actor_label: str = "lookup") -> Charge:
-    """Ask the gateway whether an ``unknown`` charge exists: found → issued, absent → pending.
+#: Where an ``unknown`` charge keeps what its last look-up saw, for staff (see :func:`lookup_record`).
+LOOKUP_KEY = "lookup"
 
+
+def _candidate_record(candidate: IssuedCharge) -> dict[str, object]:
+    return {
+        "code": candidate.code,
+        "due_date": candidate.due_date.isoformat() if candidate.due_date else "",
+        "amount": str(candidate.amount) if candidate.amount is not None else "",
+        "payer_document": candidate.payer_document,
+        "description": candidate.description,
+        "link": candidate.link,
+        "linha_digitavel": candidate.linha_digitavel,
+        "status": candidate.status,
+        "raw": dict(candidate.raw),
+    }
+
+
+def lookup_record(result: LookupResult) -> dict[str, object]:
+    """What a look-up that could not decide leaves on the charge: outcome, reason, candidates."""
+    return {
+        "outcome": str(result.outcome),
+        "at": timezone.now().isoformat(),
+        "complete": result.complete,
+        "examined": result.examined,
+        "reason": result.reason,
+        "candidates": [_candidate_record(c) for c in result.candidates],
+    }
+
+
+def lookup_candidates(charge: Charge) -> list[dict[str, object]]:
+    """The candidates the last look-up of an ``unknown`` charge listed (empty when none)."""
+    record = (charge.gateway_payload or {}).get(LOOKUP_KEY) if charge.state == S.UNKNOWN else None
+    candidates = record.get("candidates") if isinstance(record, dict) else None
+    return [c for c in candidates if isinstance(c, dict)] if isinstance(candidates, list) else []
+
+
+def _found_reason(result: LookupResult) -> str:
+    if result.matched_by == LookupResult.FIELDS:
+        return _(
+            "Found at the gateway: the one charge there without a reference that matches amount, "
+            "due date and what else it carries"
+        )
+    return _("Found at the gateway by reference")
+
+
+def _keep_undecided(group: Sequence[Charge], result: LookupResult, *, actor_label: str) -> None:
+    """Stay ``unknown``: the look-up's candidates are kept for staff, the history says so once."""
+    record = lookup_record(result)
+    for charge in group:
+        if charge.state != S.UNKNOWN:
+            continue
+        previous = (charge.gateway_payload or {}).get(LOOKUP_KEY)
+        charge.gateway_payload = {**(charge.gateway_payload or {}), LOOKUP_KEY: record}
+        charge.save(update_fields=["gateway_payload", "updated_at"])
+        seen_before = isinstance(previous, dict) and {
+            k: previous.get(k) for k in ("outcome", "candidates", "complete")
+        } == {k: record[k] for k in ("outcome", "candidates", "complete")}
+        if not seen_before:
+            note(
+                charge,
+                _(
+                    "Not proved absent at the gateway, so not sent again: %(reason)s Staff can mark a "
+                    "candidate as this charge or confirm it absent."
+                )
+                % {"reason": result.reason},
+                actor_label=actor_label,
+            )
+
+
+def charge_resolve_unknown(*, charge_id: int, actor_label: str = "lookup") -> Charge:
+    """Ask the gateway whether an ``unknown`` charge exists, and act only on what is proved.
+
+    Found (by reference, or as the one matching charge without a reference) → ``issued`` with the
+    gateway's code, link and linha digitável. Proved absent (every page read, every charge in the
+    window carrying a reference, none ours) → ``pending``, to be sent again. Anything else → still
+    ``unknown``, its candidates kept for staff (:func:`charge_adopt_candidate`,
+    :func:`charge_confirm_absent`): a boleto that may exist is never sent twice.
     Gateways without a look-up (Mycontas) leave it ``unknown`` for the return POST or for staff.
     """
     with transaction.atomic():
@@ -390,32 +467,101 @@ def charge_resolve_unknown(*, charge_id: int, actor_label: str = "lookup") -> Ch
             return charge
         request = _request_for(group)
         account = group[0].bank_account
-        due_from, due_to = group[0].due_date, group[-1].due_date
+        due_dates = tuple(c.due_date for c in group)
 
     gateway = gateway_for(account, charge_id=charge_id)
     if not gateway.supports_lookup:
         return charge
-    found = gateway.find_charges(
-        reference=request.reference,
-        due_from=due_from - dt.timedelta(days=1),
-        due_to=due_to + dt.timedelta(days=1),
-    )  # GatewayError propagates: the charge stays unknown and the caller retries later
-    found = [c for c in found if c.reference == request.reference]
+    # GatewayError propagates: the charge stays unknown and the caller retries later.
+    result = gateway.look_up(request, due_dates=due_dates)
 
     with transaction.atomic():
         group = _locked_group(charge_id)
-        if found:
-            _apply_issued(
-                group, found, actor_label=actor_label, reason=_("Found at the gateway by reference")
-            )
-        else:
+        if result.outcome == LookupOutcome.FOUND:
+            _apply_issued(group, result.charges, actor_label=actor_label, reason=_found_reason(result))
+        elif result.outcome == LookupOutcome.PROVED_ABSENT:
             _set_group(
                 group,
                 S.PENDING,
                 actor_label=actor_label,
-                reason=_("Not found at the gateway: safe to send again"),
+                reason=_(
+                    "Proved absent at the gateway (%(count)d charge(s) in the window, each with another "
+                    "reference): safe to send again"
+                )
+                % {"count": result.examined},
             )
+        else:
+            _keep_undecided(group, result, actor_label=actor_label)
         return next(c for c in group if c.pk == charge_id)
+
+
+def _locked_unknown(charge: Charge) -> tuple[list[Charge], Charge]:
+    group = _locked_group(charge.pk)
+    locked = next(c for c in group if c.pk == charge.pk)
+    if locked.state != S.UNKNOWN:
+        raise ApplicationError(
+            _("Charge %(reference)s is no longer unknown (%(state)s): nothing to decide.")
+            % {"reference": locked.reference, "state": S(locked.state).label}
+        )
+    return group, locked
+
+
+def charge_adopt_candidate(
+    *, charge: Charge, code: str, actor: AbstractBaseUser | None = None, note_text: str = ""
+) -> Charge:
+    """Staff: "this one is ours". The candidate ``code`` of the last look-up becomes this charge's
+    boleto (code, link, linha digitável); the charge is ``issued`` and the history names who chose."""
+    with transaction.atomic():
+        _group, locked = _locked_unknown(charge)
+        chosen = next((c for c in lookup_candidates(locked) if str(c.get("code")) == str(code)), None)
+        if chosen is None:
+            raise ApplicationError(
+                _("%(code)s is not among the gateway's candidates for %(reference)s.")
+                % {"code": code, "reference": locked.reference}
+            )
+        if Charge.objects.filter(bank_account_id=locked.bank_account_id, gateway_code=str(code)).exists():
+            raise ApplicationError(
+                _("Gateway code %(code)s already belongs to another charge here.") % {"code": code}
+            )
+        raw = chosen.get("raw")
+        issued = _candidate_charge(chosen, raw if isinstance(raw, dict) else {})
+        why = _("Found at the gateway: staff marked charge %(code)s as this one") % {"code": code}
+        if note_text.strip():
+            why = f"{why} ({note_text.strip()})"
+        transition(locked, S.ISSUED, actor=actor, reason=why, **_issued_fields(issued))
+    return locked
+
+
+def _candidate_charge(record: dict[str, object], raw: dict[str, object]) -> IssuedCharge:
+    """An :class:`IssuedCharge` back from a stored candidate record."""
+    due = str(record.get("due_date") or "")
+    return IssuedCharge(
+        code=str(record.get("code") or ""),
+        due_date=dt.date.fromisoformat(due) if due else None,
+        link=str(record.get("link") or ""),
+        linha_digitavel=str(record.get("linha_digitavel") or ""),
+        raw=raw,
+    )
+
+
+def charge_confirm_absent(
+    *, charge: Charge, actor: AbstractBaseUser | None = None, reason: str, enqueue: bool = True
+) -> Charge:
+    """Staff: "confirmed absent: send again". The whole carnê (or the título) goes back to
+    ``pending`` with the written reason in its history, and is sent again."""
+    if not reason.strip():
+        raise ApplicationError(_("Say how you confirmed the charge is not at the gateway."))
+    with transaction.atomic():
+        group, locked = _locked_unknown(charge)
+        why = _("Confirmed absent at the gateway by staff: send again (%(reason)s)") % {
+            "reason": reason.strip()
+        }
+        for member in group:
+            if member.state == S.UNKNOWN:
+                transition(member, S.PENDING, actor=actor, reason=why, error_message="")
+        if enqueue:
+            queue.enqueue_issue(locked.pk)
+    return locked
 
 
 def charge_retry(*, charge: Charge, actor: AbstractBaseUser | None = None, enqueue: bool = True) -> Charge:

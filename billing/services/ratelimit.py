@@ -37,7 +37,16 @@ logger = logging.getLogger(__name__)
 
 #: Adapter methods that reach the gateway over the network (parse_notification does not).
 NETWORK_METHODS = frozenset(
-    {"issue", "cancel", "fetch_payment", "find_charges", "list_paid_charges", "fetch_balance"}
+    {
+        "issue",
+        "cancel",
+        "fetch_payment",
+        "find_charges",
+        "look_up",
+        "list_due",
+        "list_paid_charges",
+        "fetch_balance",
+    }
 )
 
 

@@ -84,3 +84,17 @@ def transition(
         reason=reason,
     )
     return charge
+
+
+def note(
+    charge: Charge, reason: str, *, actor: AbstractBaseUser | None = None, actor_label: str = ""
+) -> ChargeEvent:
+    """A history row that changes no state (what a look-up found, a staff decision's reason)."""
+    return ChargeEvent.objects.create(
+        charge=charge,
+        from_state=charge.state,
+        to_state=charge.state,
+        actor=recorded_user(actor),
+        actor_label=actor_label[:80],
+        reason=reason,
+    )

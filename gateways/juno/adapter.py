@@ -18,14 +18,22 @@ from gateways.base import (
     InboundNotification,
     IssuedCharge,
     IssueResult,
+    Listing,
+    LookupResult,
     NotificationInvalid,
     PaymentDetails,
 )
 from gateways.http import FormPoster, HttpAnswer
 from gateways.juno import client
+from gateways.lookup import decide
 
 SECRET_FIELDS = ("token",)
 MASKED_FIELDS = ("paymentToken",)
+#: A listing longer than this many pages is not read to its end (and so proves nothing).
+MAX_PAGES = 50
+#: Days around our due dates a look-up lists: a due date the gateway moved to a business day
+#: (up to a long weekend later) still falls inside.
+LOOKUP_DAYS_BEFORE, LOOKUP_DAYS_AFTER = 1, 4
 
 
 class JunoGateway:
@@ -102,32 +110,67 @@ class JunoGateway:
             code_of=lambda payment: payment.charge_code,
         )
 
-    def find_charges(
-        self, *, reference: str | None, due_from: dt.date, due_to: dt.date
-    ) -> list[IssuedCharge]:
-        """Charges due in the window; the API has no reference filter, so it is applied here."""
-        data = self._call(
-            "list-charges",
+    def _list(self, params: dict[str, str], *, reference: str = "") -> Listing:
+        """``list-charges`` with ``params``, following every page an answer announces."""
+        charges: list[IssuedCharge] = []
+        complete = True
+        page: int | None = 1
+        while page is not None:
+            if page > MAX_PAGES:
+                complete = False
+                break
+            paged = {**params, "page": str(page)} if page > 1 else params
+            read = client.parse_page(self._call("list-charges", paged, reference=reference), page)
+            charges.extend(read.charges)
+            complete = complete and read.readable
+            page = read.next_page
+        ordered = sorted(charges, key=lambda c: (c.due_date or dt.date.max, c.code))
+        return Listing(charges=tuple(ordered), complete=complete)
+
+    def list_due(self, *, due_from: dt.date, due_to: dt.date, reference: str = "") -> Listing:
+        """Every charge due in the window (both ends included), every page read."""
+        return self._list(
             {
                 "token": self.config.token,
                 "beginDueDate": client.date(due_from),
                 "endDueDate": client.date(due_to),
             },
-            reference=reference or "",
+            reference=reference,
         )
-        charges = client.parse_charges(data, required=False)
-        return [c for c in charges if reference is None or c.reference == reference]
+
+    def find_charges(
+        self, *, reference: str | None, due_from: dt.date, due_to: dt.date
+    ) -> list[IssuedCharge]:
+        """Charges due in the window; the API has no reference filter, so it is applied here."""
+        listing = self.list_due(due_from=due_from, due_to=due_to, reference=reference or "")
+        return [c for c in listing.charges if reference is None or c.reference == reference]
+
+    def look_up(self, request: ChargeRequest, *, due_dates: tuple[dt.date, ...]) -> LookupResult:
+        """Whether Juno holds ``request``: by reference, else by what reference-less charges carry.
+
+        The API cannot filter by reference, and answers may carry no ``reference`` at all (the
+        SDK fixtures show none), so absence is concluded only as :func:`gateways.lookup.decide`
+        allows: every page read, every charge in the window carrying a reference, none ours.
+        """
+        dates = tuple(sorted(due_dates)) or (request.due_date,)
+        listing = self.list_due(
+            due_from=dates[0] - dt.timedelta(days=LOOKUP_DAYS_BEFORE),
+            due_to=dates[-1] + dt.timedelta(days=LOOKUP_DAYS_AFTER),
+            reference=request.reference,
+        )
+        return decide(request, listing.charges, due_dates=dates, complete=listing.complete)
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
-        data = self._call(
-            "list-charges",
+        listing = self._list(
             {
                 "token": self.config.token,
                 "beginPaymentDate": client.date(paid_from),
                 "endPaymentDate": client.date(paid_to),
-            },
+            }
         )
-        return client.parse_charges(data, required=False)
+        if not listing.complete:  # a payment left unread would look missing at the gateway
+            raise GatewayAnswerInvalid("Juno's listing of paid charges could not be read to its end.")
+        return list(listing.charges)
 
     def fetch_balance(self) -> Mapping[str, Decimal]:
         data = self._call("fetch-balance", {"token": self.config.token})

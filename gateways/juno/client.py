@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -24,7 +25,7 @@ from gateways.base import (
     RequestInvalid,
 )
 from gateways.brazil import digits
-from gateways.http import HttpAnswer
+from gateways.http import HttpAnswer, is_throttling_message, throttled
 
 DATE_FORMAT = "%d/%m/%Y"
 CENT = Decimal("0.01")
@@ -156,6 +157,8 @@ def parse_envelope(answer: HttpAnswer) -> Any:
             ) from None
     if not 200 <= status < 300 or (isinstance(body, dict) and body.get("success") is False):
         message = body.get("errorMessage") if isinstance(body, dict) else None
+        if message and is_throttling_message(str(message)):
+            raise throttled(answer, str(message))
         raise GatewayRejected(
             str(message or f"Juno refused the request (HTTP {answer.status_code})."),
             status_code=answer.status_code,
@@ -219,7 +222,25 @@ def parse_payment(data: Mapping[str, Any]) -> PaymentDetails:
     )
 
 
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else decimal(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _payer_document(data: Mapping[str, Any]) -> str:
+    payer = _mapping(data.get("payer"))
+    return digits(text(payer.get("cpfCnpj") or data.get("payerCpfCnpj")))
+
+
 def parse_charge(data: Mapping[str, Any]) -> IssuedCharge:
+    """One charge of an answer; every field but ``code`` may be absent (the SDK fixtures omit
+    ``reference``, ``checkoutUrl``, ``billetDetails`` and ``installmentLink`` at times)."""
     code = text(data.get("code"))
     if not code:
         raise GatewayAnswerInvalid("Juno returned a charge without a code.")
@@ -239,7 +260,54 @@ def parse_charge(data: Mapping[str, Any]) -> IssuedCharge:
         our_number=text(details.get("ourNumber")),
         payments=tuple(parse_payment(p) for p in payments if isinstance(p, Mapping)),
         raw=dict(data),
+        amount=_optional_decimal(data.get("amount")),
+        description=text(data.get("description")),
+        payer_document=_payer_document(data),
+        installments=_optional_int(data.get("installments")),
+        status=text(data.get("status")).upper(),
     )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of ``list-charges``: what it held, whether all of it was read, what comes next."""
+
+    charges: tuple[IssuedCharge, ...]
+    readable: bool  # every entry was a charge we could read
+    next_page: int | None  # the page to ask for next, when the answer announces one
+
+
+def next_page_of(data: Any, page: int) -> int | None:
+    """The next page an answer announces, if any.
+
+    API v1 publishes no paging for ``list-charges``; an answer that says there is more (``hasMore``
+    or ``nextPage``, as paged APIs of the same family do) is followed rather than taken as whole.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    announced = _optional_int(data.get("nextPage"))
+    if announced is not None and announced > page:
+        return announced
+    return page + 1 if data.get("hasMore") is True else None
+
+
+def parse_page(data: Any, page: int) -> Page:
+    """A listing page: unreadable entries are not dropped silently, they make the page unreadable."""
+    charges = data.get("charges") if isinstance(data, Mapping) else None
+    if charges is None:
+        charges = []
+    if not isinstance(charges, list):
+        raise GatewayAnswerInvalid("Juno's listing has no list of charges.")
+    parsed: list[IssuedCharge] = []
+    readable = True
+    for entry in charges:
+        try:
+            if not isinstance(entry, Mapping):
+                raise GatewayAnswerInvalid("Juno listed something that is not a charge.")
+            parsed.append(parse_charge(entry))
+        except GatewayAnswerInvalid:
+            readable = False
+    return Page(charges=tuple(parsed), readable=readable, next_page=next_page_of(data, page))
 
 
 def parse_charges(data: Any, *, required: bool) -> list[IssuedCharge]:

@@ -8,7 +8,17 @@ same validation as the contract (../shared/spec/juno.md), state per token, and c
   ``notificationUrl`` in the background; with ``payment_token`` it changes that payment's status
   (e.g. ``CUSTOMER_PAID_BACK``) and notifies again.
 - ``POST /_sim/faults`` ``{latency_ms, fail_rate, drop_rate, duplicate_notifications,
-  notification_delay_ms}``, ``GET /_sim/charges``, ``GET /_sim/notifications``, ``POST /_sim/reset``.
+  notification_delay_ms, fail_next, drop_next, throttle_next}``, ``GET /_sim/charges``,
+  ``GET /_sim/notifications``, ``POST /_sim/reset``.
+- ``GET|POST /_sim/mode`` ``{mode, page_size}``: how close to the real service it answers (below).
+
+Modes (:data:`MODES`): ``strict``, the default, answers as the SDK fixtures show the service does:
+bodies start with a UTF-8 byte-order mark; the optional ``reference``, ``checkoutUrl``,
+``billetDetails`` and ``installmentLink`` are absent; ``payNumber`` is formatted with dots and
+spaces; amounts below R$ 2,50 are refused; ``list-charges`` without a begin date is refused.
+``lenient`` does none of that; ``bom``, ``sparse``, ``formatted``, ``minimum`` and ``dates`` do
+one each, so that a test can tell which strictness an adapter copes with. ``page_size`` > 0 splits
+``list-charges`` answers into pages (``hasMore``, ``page``), which API v1 does not document.
 
 Run ``python manage.py runsimulator juno --port 8101`` or :func:`start_in_thread` in tests.
 """
@@ -40,7 +50,11 @@ from gateways.simulator_base import start_in_thread as _start
 
 API_PREFIX = "/boletofacil/integration/api/v1/"
 DATE_FORMAT = "%d/%m/%Y"
-MIN_AMOUNT, MAX_AMOUNT = Decimal("2.30"), Decimal("1000000.00")
+LENIENT_MIN_AMOUNT, STRICT_MIN_AMOUNT = Decimal("2.30"), Decimal("2.50")
+MAX_AMOUNT = Decimal("1000000.00")
+BOM = "\ufeff".encode()
+#: The answer the SDKs' fixtures show for a listing with no begin date (HTTP 400).
+NO_BEGIN_DATE = "Favor informar a data de início de vencimento ou de pagamento"
 BANK = "422"  # the bank code printed on simulated boletos (Safra, one of Juno's registrars)
 NOTIFY_ATTEMPTS = 3
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -48,6 +62,48 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 class Invalid(Exception):
     """A validation failure: answered as 400 ``{"success": false, "errorMessage": ...}``."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How strictly the simulator answers; :data:`MODES` names the useful combinations."""
+
+    name: str
+    bom: bool = False  # every answer starts with a UTF-8 byte-order mark
+    sparse: bool = False  # reference, checkoutUrl, billetDetails and installmentLink absent
+    formatted_pay_number: bool = False  # "42290.00007 00000.000000 ..." rather than 47 digits
+    min_amount: Decimal = LENIENT_MIN_AMOUNT
+    require_begin_date: bool = False  # list-charges needs beginDueDate or beginPaymentDate
+
+
+MODES: dict[str, Mode] = {
+    mode.name: mode
+    for mode in (
+        Mode("strict", True, True, True, STRICT_MIN_AMOUNT, True),
+        Mode("lenient"),
+        Mode("bom", bom=True),
+        Mode("sparse", sparse=True),
+        Mode("formatted", formatted_pay_number=True),
+        Mode("minimum", min_amount=STRICT_MIN_AMOUNT),
+        Mode("dates", require_begin_date=True),
+    )
+}
+DEFAULT_MODE = "strict"
+
+
+def mode_named(name: str) -> Mode:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise ValueError(f"unknown Juno simulator mode {name!r}; one of {sorted(MODES)}") from None
+
+
+def formatted_line(line: str) -> str:
+    """A 47-digit linha digitável as printed: ``AAAAA.AAAAA BBBBB.BBBBBB CCCCC.CCCCCC D EEEE...``."""
+    return (
+        f"{line[0:5]}.{line[5:10]} {line[10:15]}.{line[15:21]} "
+        f"{line[21:26]}.{line[26:32]} {line[32]} {line[33:47]}"
+    )
 
 
 @dataclass
@@ -95,31 +151,40 @@ class SimCharge:
         free_field = f"{self.code:025d}"[-25:]
         return barcode(bank=BANK, due_date=self.due_date, amount=self.amount, free_field=free_field)
 
-    def as_json(self, *, with_payments: bool = False) -> dict[str, Any]:
+    def as_json(self, *, with_payments: bool = False, mode: Mode = MODES["lenient"]) -> dict[str, Any]:
         code = self.barcode
+        line = linha_digitavel(code)
         data: dict[str, Any] = {
             "code": self.code,
-            "reference": self.reference,
             "dueDate": self.due_date.strftime(DATE_FORMAT),
             "link": f"{self.base_url}/_sim/boleto/{self.code}",
-            "checkoutUrl": f"{self.base_url}/_sim/checkout/{self.code}",
-            "payNumber": linha_digitavel(code),
-            "billetDetails": {
+            "payNumber": formatted_line(line) if mode.formatted_pay_number else line,
+            "amount": float(self.amount),
+            "status": self.status,
+        }
+        if not mode.sparse:
+            data["reference"] = self.reference
+            data["checkoutUrl"] = f"{self.base_url}/_sim/checkout/{self.code}"
+            data["billetDetails"] = {
                 "bankAccount": "0655/46480-8",
                 "ourNumber": f"{self.code:011d}",
                 "barcodeNumber": code,
                 "portfolio": "9",
-            },
-        }
-        if self.installments > 1:
-            data["installmentLink"] = f"{self.base_url}/_sim/carne/{self.carne_code}"
-        if with_payments:
+            }
+            if self.installments > 1:
+                data["installmentLink"] = f"{self.base_url}/_sim/carne/{self.carne_code}"
+        if with_payments:  # a listing: what the charge was issued to, and its payments
+            data["payer"] = {"name": self.payer_name, "cpfCnpj": self.payer_document}
             data["payments"] = [p.as_json() for p in self.payments]
         return data
 
 
 def _ok(data: Any) -> Response:
     return Response.json({"success": True, "data": data})
+
+
+def _with_bom(response: Response) -> Response:
+    return Response(response.status, BOM + response.body, response.content_type, response.headers)
 
 
 def _date(value: str, name: str) -> dt.date:
@@ -160,8 +225,17 @@ def _rate(form: dict[str, str], name: str) -> Decimal:
 class JunoSimulator(SimulatorApp):
     name = "juno"
 
-    def __init__(self, faults: Faults | None = None, *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        faults: Faults | None = None,
+        *,
+        seed: int | None = None,
+        mode: str = DEFAULT_MODE,
+        page_size: int = 0,
+    ) -> None:
         super().__init__(faults, seed=seed)
+        self.mode = mode_named(mode)
+        self.page_size = page_size
         self.reset_state()
 
     def reset_state(self) -> None:
@@ -172,6 +246,7 @@ class JunoSimulator(SimulatorApp):
         self.next_payment_id = 5_000_001
 
     def reset(self) -> None:
+        """Forget charges, payments and faults; the mode stays what it was started with."""
         super().reset()
         self.reset_state()
 
@@ -190,9 +265,10 @@ class JunoSimulator(SimulatorApp):
         if handler is None:
             return Response.json({"success": False, "errorMessage": "Recurso não encontrado"}, 404)
         try:
-            return handler(request.form)
+            response = handler(request.form)
         except Invalid as exc:
-            return Response.json({"success": False, "errorMessage": str(exc)}, 400)
+            response = Response.json({"success": False, "errorMessage": str(exc)}, 400)
+        return _with_bom(response) if self.mode.bom else response
 
     def _token(self, form: dict[str, str]) -> str:
         token = (form.get("token") or "").strip()
@@ -208,8 +284,10 @@ class JunoSimulator(SimulatorApp):
         if len(description) > 400 or description.count("\n") > 3:
             raise Invalid("Parâmetro description deve ter no máximo 400 caracteres e 4 linhas")
         amount = _decimal(form.get("amount") or "", "amount")
-        if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
-            raise Invalid("Valor da cobrança deve estar entre R$ 2,30 e R$ 1.000.000,00")
+        minimum = self.mode.min_amount
+        if not minimum <= amount <= MAX_AMOUNT:
+            shown = str(minimum).replace(".", ",")
+            raise Invalid(f"Valor da cobrança deve estar entre R$ {shown} e R$ 1.000.000,00")
         due_date = _date(form.get("dueDate") or "", "dueDate")
         if due_date < dt.datetime.now(SAO_PAULO).date():
             raise Invalid("Data de vencimento não pode ser anterior à data atual")
@@ -225,7 +303,7 @@ class JunoSimulator(SimulatorApp):
         if len(form.get("reference") or "") > 255:
             raise Invalid("Parâmetro reference deve ter no máximo 255 caracteres")
         created = self._create(token, form, amount, due_date, installments, description, name)
-        return _ok({"charges": [c.as_json() for c in created]})
+        return _ok({"charges": [c.as_json(mode=self.mode) for c in created]})
 
     def _create(
         self,
@@ -288,21 +366,31 @@ class JunoSimulator(SimulatorApp):
         data = payment.as_json()
         data["charge"] = {
             "code": charge.code,
-            "reference": charge.reference,
             "amount": float(charge.amount),
             "dueDate": charge.due_date.strftime(DATE_FORMAT),
         }
+        if not self.mode.sparse:
+            data["charge"]["reference"] = charge.reference
         return _ok({"payment": data})
 
     def list_charges(self, form: dict[str, str]) -> Response:
         token = self._token(form)
         due = (_optional_date(form, "beginDueDate"), _optional_date(form, "endDueDate"))
         paid = (_optional_date(form, "beginPaymentDate"), _optional_date(form, "endPaymentDate"))
+        if self.mode.require_begin_date and due[0] is None and paid[0] is None:
+            raise Invalid(NO_BEGIN_DATE)
         with self.lock:
             mine = [c for c in self.charges.values() if c.token == token]
             found = [c for c in mine if _within(c.due_date, *due) and self._paid_within(c, *paid)]
-            data = [c.as_json(with_payments=True) for c in sorted(found, key=lambda c: c.code)]
-        return _ok({"charges": data})
+            data = [
+                c.as_json(with_payments=True, mode=self.mode) for c in sorted(found, key=lambda c: c.code)
+            ]
+        if self.page_size <= 0:
+            return _ok({"charges": data})
+        page = _int(form.get("page") or "1", "page", 1, 1_000_000)
+        start = (page - 1) * self.page_size
+        more = start + self.page_size < len(data)
+        return _ok({"charges": data[start : start + self.page_size], "page": page, "hasMore": more})
 
     @staticmethod
     def _paid_within(charge: SimCharge, begin: dt.date | None, end: dt.date | None) -> bool:
@@ -351,15 +439,35 @@ class JunoSimulator(SimulatorApp):
         if action == "notifications":
             with self.lock:
                 return Response.json({"notifications": list(self.notifications)})
+        if action == "mode":
+            return self._mode_control(request)
         if action.startswith(("boleto/", "checkout/", "carne/")):
             return self._page(request)
         return super().control(request, action)
+
+    def _mode_control(self, request: Request) -> Response:
+        if request.method == "POST":
+            values = request.json()
+            try:
+                with self.lock:
+                    if values.get("mode"):
+                        self.mode = mode_named(str(values["mode"]))
+                    if values.get("page_size") is not None:
+                        self.page_size = int(values["page_size"])
+            except ValueError as exc:
+                return Response.json({"error": str(exc)}, 400)
+        return Response.json({"mode": self.mode.name, "page_size": self.page_size})
 
     def snapshot(self) -> dict[str, Any]:
         """Every charge, and counts per reference (a reference counted twice is a duplicate issue)."""
         with self.lock:
             charges = [
-                {**c.as_json(with_payments=True), "token_tail": c.token[-4:], "status": c.status}
+                {
+                    **c.as_json(with_payments=True),
+                    "reference": c.reference,
+                    "token_tail": c.token[-4:],
+                    "status": c.status,
+                }
                 for c in self.charges.values()
             ]
             requests = Counter(c.reference for c in self.charges.values() if c.installment == 1)
@@ -451,10 +559,17 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def start_in_thread(
-    port: int = 0, *, host: str = "127.0.0.1", seed: int | None = None, **faults: Any
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    seed: int | None = None,
+    mode: str = DEFAULT_MODE,
+    page_size: int = 0,
+    **faults: Any,
 ) -> tuple[SimulatorServer, str]:
     """A running simulator for tests and benchmarks: ``(server, base_url)``; stop with ``server.shutdown()``.
 
     The adapter's base URL is ``base_url + API_PREFIX``; ``server.app`` is the :class:`JunoSimulator`.
     """
-    return _start(JunoSimulator(Faults(**faults), seed=seed), host=host, port=port)
+    app = JunoSimulator(Faults(**faults), seed=seed, mode=mode, page_size=page_size)
+    return _start(app, host=host, port=port)

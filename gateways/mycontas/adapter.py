@@ -26,6 +26,8 @@ from gateways.base import (
     InboundNotification,
     IssuedCharge,
     IssueResult,
+    Listing,
+    LookupResult,
     NotificationInvalid,
     OperationUnsupported,
     Payer,
@@ -33,7 +35,7 @@ from gateways.base import (
     RequestInvalid,
 )
 from gateways.brazil import digits
-from gateways.http import FormPoster, HttpAnswer
+from gateways.http import FormPoster, HttpAnswer, is_throttling_message, throttled
 from gateways.mycontas import page, rules
 
 SECRET_FIELDS = ("txtCod_senha",)
@@ -175,6 +177,8 @@ class MycontasGateway:
                 raw=answer.text,
             )
         reading = page.read_page(answer.text)
+        if reading.kind == page.ERROR and is_throttling_message(reading.message):
+            raise throttled(answer, reading.message)
         if reading.kind == page.ERROR:
             raise GatewayRejected(reading.message or "Mycontas showed an error page.", raw=answer.text)
         if reading.kind == page.UNCLEAR:
@@ -229,6 +233,12 @@ class MycontasGateway:
         self, *, reference: str | None, due_from: dt.date, due_to: dt.date
     ) -> list[IssuedCharge]:
         self._unsupported("charge look-up")
+
+    def look_up(self, request: ChargeRequest, *, due_dates: tuple[dt.date, ...]) -> LookupResult:
+        self._unsupported("charge look-up")
+
+    def list_due(self, *, due_from: dt.date, due_to: dt.date) -> Listing:
+        self._unsupported("charge listing")
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
         self._unsupported("paid-charge listing")

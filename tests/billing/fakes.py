@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gateways.base import (
     ChargeRequest,
     GatewayError,
     IssuedCharge,
     IssueResult,
+    Listing,
+    LookupResult,
     PaymentDetails,
 )
+from gateways.lookup import decide
 
 _codes = itertools.count(1000)
 
@@ -26,6 +29,10 @@ class FakeGateway:
     cancelled: list[str] = field(default_factory=list)
     fail_next: list[GatewayError] = field(default_factory=list)
     create_then_fail: bool = False  # the charge is created, then the answer is lost
+    lists_references: bool = True  # False: listings carry no reference, as the SDK fixtures show
+    others: list[IssuedCharge] = field(default_factory=list)  # someone else's charges, also listed
+    listing_complete: bool = True
+    lookups: int = 0
 
     def _maybe_fail(self) -> None:
         if self.fail_next:
@@ -45,6 +52,8 @@ class FakeGateway:
                     link=f"https://boleto.example/{code}",
                     linha_digitavel="0" * 47,
                     installment_link="https://boleto.example/carne" if request.installments > 1 else "",
+                    amount=request.amount,
+                    payer_document=request.payer.document,
                 )
             )
         if self.create_then_fail:
@@ -63,6 +72,23 @@ class FakeGateway:
     def find_charges(self, *, reference, due_from, due_to):
         self._maybe_fail()
         return [c for c in self.issued.get(reference, []) if due_from <= c.due_date <= due_to]
+
+    def list_due(self, *, due_from, due_to) -> Listing:
+        self._maybe_fail()
+        mine = [c for charges in self.issued.values() for c in charges]
+        listed = [
+            c if self.lists_references else replace(c, reference="")
+            for c in [*mine, *self.others]
+            if c.due_date and due_from <= c.due_date <= due_to
+        ]
+        return Listing(charges=tuple(listed), complete=self.listing_complete)
+
+    def look_up(self, request: ChargeRequest, *, due_dates) -> LookupResult:
+        self.lookups += 1
+        listing = self.list_due(
+            due_from=min(due_dates) - dt.timedelta(days=1), due_to=max(due_dates) + dt.timedelta(days=4)
+        )
+        return decide(request, listing.charges, due_dates=due_dates, complete=listing.complete)
 
     def list_paid_charges(self, *, paid_from, paid_to):  # pragma: no cover - unused here
         return []

@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -44,9 +45,15 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def juno_sim(settings) -> Iterator[juno_simulator.JunoSimulator]:
-    """A Juno simulator; both base URL settings point at it."""
-    server, base_url = juno_simulator.start_in_thread()
+def juno_mode() -> str:
+    """The simulator's strictness; a test parametrizes ``juno_mode`` to run in other modes."""
+    return juno_simulator.DEFAULT_MODE
+
+
+@pytest.fixture
+def juno_sim(settings, juno_mode: str) -> Iterator[juno_simulator.JunoSimulator]:
+    """A Juno simulator (strict unless ``juno_mode`` says otherwise); both base URLs point at it."""
+    server, base_url = juno_simulator.start_in_thread(mode=juno_mode)
     settings.JUNO_BASE_URL = base_url + juno_simulator.API_PREFIX
     settings.JUNO_SANDBOX_BASE_URL = base_url + juno_simulator.API_PREFIX
     app = server.app
@@ -119,6 +126,11 @@ def receiver() -> Iterator[Receiver]:
     yield received
     server.shutdown()
     server.server_close()
+
+
+def sim_json(answer: Any) -> Any:
+    """A simulator's JSON answer, byte-order mark or not (``requests`` refuses a BOM in ``.json()``)."""
+    return json.loads(answer.content.decode("utf-8-sig"))
 
 
 # --- builders ------------------------------------------------------------------------------------

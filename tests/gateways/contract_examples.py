@@ -108,6 +108,11 @@ JUNO_ISSUE_EXPECTED = {
     "bank_account": "0655/46480-8",
 }
 JUNO_CHARGE_KEYS = {"code", "reference", "dueDate", "link", "checkoutUrl", "payNumber", "billetDetails"}
+#: Absent from the answers the SDK fixtures show at times (and from the strict simulator's).
+JUNO_OPTIONAL_CHARGE_KEYS = {"reference", "checkoutUrl", "billetDetails", "installmentLink"}
+#: tests.gateways.conftest.charge_request's amount, and another one nobody else bills.
+JUNO_AMOUNT_OF_CHARGE_REQUEST = Decimal("50.00")
+JUNO_OTHER_AMOUNT = Decimal("77.70")
 JUNO_BILLET_KEYS = {"bankAccount", "ourNumber", "barcodeNumber", "portfolio"}
 
 JUNO_ERROR_STATUS = 400

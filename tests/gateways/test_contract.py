@@ -1,4 +1,9 @@
-"""Adapters and simulators agree with the canonical examples in contract_examples.py."""
+"""Adapters and simulators agree with the canonical examples in contract_examples.py.
+
+The Juno simulator's tests, and the adapter's tests against it, run in every simulator mode
+(strict, lenient, and each strictness on its own): what the adapter reads must not depend on
+which optional fields, byte-order marks or formats the service happens to use.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +18,21 @@ import responses
 from gateways.asaas import client as asaas_client
 from gateways.asaas.adapter import AsaasGateway
 from gateways.asaas.adapter import parse_notification as asaas_parse_notification
-from gateways.base import NotificationEvent
+from gateways.base import LookupOutcome, NotificationEvent
 from gateways.brazil import is_valid_linha_digitavel
 from gateways.http import json_dumps
 from gateways.juno import client as juno_client
+from gateways.juno import simulator as juno_simulator
 from gateways.juno.adapter import JunoGateway
 from gateways.juno.adapter import parse_notification as juno_parse_notification
 from gateways.mycontas.adapter import issue_form
 from gateways.mycontas.adapter import parse_notification as mycontas_parse_notification
 from gateways.pix import is_valid_payload as is_valid_pix_payload
 from tests.gateways import contract_examples as ex
+from tests.gateways.conftest import charge_request, due_in, juno_config, sim_json
 
 URL = "https://juno.test/api/v1/"
+EVERY_MODE = pytest.mark.parametrize("juno_mode", sorted(juno_simulator.MODES))
 
 
 def _post(base: str, endpoint: str, params: dict[str, str]) -> requests.Response:
@@ -36,29 +44,112 @@ def test_juno_adapter_builds_the_canonical_carne_request():
     assert juno_client.issue_params(ex.JUNO_CONFIG, ex.JUNO_CARNE_REQUEST) == ex.JUNO_CARNE_PARAMS
 
 
+@EVERY_MODE
 def test_juno_simulator_accepts_the_canonical_request_and_answers_in_the_canonical_shape(juno_sim, settings):
+    mode = juno_sim.mode
     answer = _post(settings.JUNO_BASE_URL, "issue-charge", ex.JUNO_CARNE_PARAMS)
     assert answer.status_code == 200
-    body = answer.json()
+    assert answer.content.startswith(juno_simulator.BOM) is mode.bom
+    body = sim_json(answer)
     assert body["success"] is True
     charges = body["data"]["charges"]
     assert len(charges) == 3
     for charge in charges:
-        assert charge.keys() >= ex.JUNO_CHARGE_KEYS
-        assert charge["billetDetails"].keys() >= ex.JUNO_BILLET_KEYS
+        assert charge.keys() >= ex.JUNO_CHARGE_KEYS - ex.JUNO_OPTIONAL_CHARGE_KEYS
+        assert not (charge.keys() & ex.JUNO_OPTIONAL_CHARGE_KEYS) if mode.sparse else True
+        if not mode.sparse:
+            assert charge.keys() >= ex.JUNO_CHARGE_KEYS | {"installmentLink"}
+            assert charge["billetDetails"].keys() >= ex.JUNO_BILLET_KEYS
+            assert charge["reference"] == ex.JUNO_CARNE_REQUEST.reference
         assert isinstance(charge["code"], int)
-        assert charge["reference"] == ex.JUNO_CARNE_REQUEST.reference
-        assert "installmentLink" in charge
         assert is_valid_linha_digitavel(charge["payNumber"])
+        assert (" " in charge["payNumber"] and "." in charge["payNumber"]) is mode.formatted_pay_number
     due_dates = [dt.datetime.strptime(c["dueDate"], "%d/%m/%Y").date() for c in charges]
     assert due_dates == [dt.date(2099, 1, 10), dt.date(2099, 2, 10), dt.date(2099, 3, 10)]
 
 
+@EVERY_MODE
 def test_juno_simulator_errors_have_the_canonical_shape(juno_sim, settings):
     answer = _post(settings.JUNO_BASE_URL, "issue-charge", {**ex.JUNO_CARNE_PARAMS, "amount": "1.00"})
     assert answer.status_code == ex.JUNO_ERROR_STATUS
-    assert answer.json().keys() == ex.JUNO_ERROR_RESPONSE.keys()
-    assert answer.json()["success"] is False
+    assert sim_json(answer).keys() == ex.JUNO_ERROR_RESPONSE.keys()
+    assert sim_json(answer)["success"] is False
+
+
+@EVERY_MODE
+def test_juno_simulator_minimum_amount_per_mode(juno_sim, settings):
+    answer = _post(settings.JUNO_BASE_URL, "issue-charge", {**ex.JUNO_CARNE_PARAMS, "amount": "2.40"})
+    if juno_sim.mode.min_amount > juno_simulator.LENIENT_MIN_AMOUNT:
+        assert answer.status_code == 400
+        assert "R$ 2,50" in sim_json(answer)["errorMessage"]
+    else:
+        assert answer.status_code == 200
+
+
+@EVERY_MODE
+def test_juno_simulator_listing_without_a_begin_date_per_mode(juno_sim, settings):
+    params = {"token": ex.JUNO_CONFIG.token, "responseType": "JSON", "endDueDate": "10/01/2099"}
+    answer = _post(settings.JUNO_BASE_URL, "list-charges", params)
+    if juno_sim.mode.require_begin_date:
+        assert answer.status_code == 400
+        assert sim_json(answer)["errorMessage"] == juno_simulator.NO_BEGIN_DATE
+    else:
+        assert answer.status_code == 200
+
+
+# --- Juno: the adapter against the simulator, in every mode --------------------------------------
+def _juno(settings) -> JunoGateway:
+    return JunoGateway(juno_config(), base_url=settings.JUNO_BASE_URL)
+
+
+@EVERY_MODE
+def test_juno_adapter_issues_a_carne_in_every_mode(juno_sim, settings):
+    charges = _juno(settings).issue(charge_request(reference="C-EVERY", installments=3)).charges
+    assert [c.due_date for c in charges] == sorted(c.due_date for c in charges)
+    assert len({c.code for c in charges}) == 3
+    for charge in charges:
+        assert is_valid_linha_digitavel(charge.linha_digitavel) and len(charge.linha_digitavel) == 47
+        assert charge.link
+        assert charge.amount == ex.JUNO_AMOUNT_OF_CHARGE_REQUEST
+        assert bool(charge.reference) is not juno_sim.mode.sparse
+        assert bool(charge.installment_link) is not juno_sim.mode.sparse
+
+
+@EVERY_MODE
+def test_juno_adapter_look_up_finds_a_charge_in_every_mode(juno_sim, settings):
+    request = charge_request(reference="T-LOST")
+    issued = _juno(settings).issue(request).charges
+    result = _juno(settings).look_up(request, due_dates=(request.due_date,))
+    assert result.outcome == LookupOutcome.FOUND
+    assert [c.code for c in result.charges] == [c.code for c in issued]
+    assert result.matched_by == ("fields" if juno_sim.mode.sparse else "reference")
+
+
+@EVERY_MODE
+def test_juno_adapter_look_up_never_proves_absence_it_cannot_see(juno_sim, settings):
+    """Someone else's charge in the window: proof of absence only when references are listed."""
+    _juno(settings).issue(charge_request(reference="T-OTHER", amount=ex.JUNO_OTHER_AMOUNT))
+    request = charge_request(reference="T-NEVER-SENT")
+    result = _juno(settings).look_up(request, due_dates=(request.due_date,))
+    expected = LookupOutcome.CANDIDATES if juno_sim.mode.sparse else LookupOutcome.PROVED_ABSENT
+    assert result.outcome == expected
+    assert result.candidates == ()  # the other charge carries another amount: not a candidate
+    assert result.examined == 1
+
+
+@EVERY_MODE
+def test_juno_adapter_reads_payments_paid_listings_and_cancels_in_every_mode(juno_sim, settings):
+    code = _juno(settings).issue(charge_request(reference="T-PAY")).charges[0].code
+    token = juno_sim.pay({"code": code, "notify": False})["paymentToken"]
+    payment = _juno(settings).fetch_payment(token)
+    assert (payment.status, payment.charge_code) == ("CONFIRMED", code)
+    paid = _juno(settings).list_paid_charges(paid_from=due_in(-1), paid_to=due_in(1))
+    assert [c.code for c in paid] == [code]
+    other = _juno(settings).issue(charge_request(reference="T-CANCEL")).charges[0].code
+    _juno(settings).cancel(other)
+    listing = _juno(settings).list_due(due_from=due_in(0), due_to=due_in(30))
+    assert listing.complete
+    assert {c.code: c.cancelled for c in listing.charges} == {code: False, other: True}
 
 
 # --- Juno: answers -------------------------------------------------------------------------------
@@ -85,24 +176,26 @@ def test_juno_adapter_reads_the_canonical_payment_answer():
         assert getattr(payment, name) == value, name
 
 
+@EVERY_MODE
 def test_juno_simulator_payment_details_have_the_canonical_shape(juno_sim, settings):
-    issued = _post(
-        settings.JUNO_BASE_URL, "issue-charge", {**ex.JUNO_CARNE_PARAMS, "installments": "1"}
-    ).json()
+    issued = sim_json(
+        _post(settings.JUNO_BASE_URL, "issue-charge", {**ex.JUNO_CARNE_PARAMS, "installments": "1"})
+    )
     code = issued["data"]["charges"][0]["code"]
     token = juno_sim.pay({"code": code, "notify": False})["paymentToken"]
     body = _post(
         settings.JUNO_BASE_URL, "fetch-payment-details", {"paymentToken": token, "responseType": "JSON"}
     )
-    payment = body.json()["data"]["payment"]
+    payment = sim_json(body)["data"]["payment"]
     assert payment.keys() >= ex.JUNO_PAYMENT_KEYS
-    assert payment["charge"].keys() == ex.JUNO_PAYMENT_RESPONSE["data"]["payment"]["charge"].keys()
+    canonical = ex.JUNO_PAYMENT_RESPONSE["data"]["payment"]["charge"].keys()
+    assert payment["charge"].keys() == (canonical - {"reference"} if juno_sim.mode.sparse else canonical)
     assert payment["date"] == dt.datetime.strptime(payment["date"], "%d/%m/%Y").strftime("%d/%m/%Y")
 
 
 def test_juno_simulator_notifies_with_the_canonical_fields(juno_sim, settings, receiver):
     params = {**ex.JUNO_CARNE_PARAMS, "installments": "1", "notificationUrl": receiver.url}
-    code = _post(settings.JUNO_BASE_URL, "issue-charge", params).json()["data"]["charges"][0]["code"]
+    code = sim_json(_post(settings.JUNO_BASE_URL, "issue-charge", params))["data"]["charges"][0]["code"]
     juno_sim.pay({"code": code})
     (form,) = receiver.wait(1)
     assert form.keys() == ex.JUNO_NOTIFICATION_FORM.keys()

@@ -14,11 +14,16 @@ from gateways.simulator_base import Faults, SimulatorApp, SimulatorServer
 DEFAULT_PORTS = {"juno": 8101, "mycontas": 8102, "asaas": 8103}
 
 
-def build_app(name: str, faults: Faults) -> SimulatorApp:
+def build_app(name: str, faults: Faults, *, mode: str = "", page_size: int = 0) -> SimulatorApp:
     if name == "juno":
-        from gateways.juno.simulator import JunoSimulator
+        from gateways.juno.simulator import DEFAULT_MODE, JunoSimulator
 
-        return JunoSimulator(faults)
+        try:
+            return JunoSimulator(faults, mode=mode or DEFAULT_MODE, page_size=page_size)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if mode or page_size:
+        raise CommandError("--mode and --page-size are for the juno simulator only.")
     if name == "asaas":
         from gateways.asaas.simulator import AsaasSimulator
 
@@ -71,6 +76,15 @@ class Command(BaseCommand):
         parser.add_argument("--duplicate-notifications", action="store_true")
         parser.add_argument("--notification-delay-ms", type=int, default=0)
         parser.add_argument(
+            "--mode",
+            default="",
+            help="juno only: strict (default: as the real service answers), lenient, bom, sparse, "
+            "formatted, minimum or dates",
+        )
+        parser.add_argument(
+            "--page-size", type=int, default=0, help="juno only: split list-charges answers into pages"
+        )
+        parser.add_argument(
             "--account",
             action="append",
             default=[],
@@ -95,13 +109,15 @@ class Command(BaseCommand):
         )
         name = options["gateway"]
         port = options["port"] if options["port"] is not None else DEFAULT_PORTS[name]
-        app = build_app(name, faults)
+        app = build_app(name, faults, mode=options["mode"], page_size=options["page_size"])
         for account in options["account"]:
             add_account(app, account)
         for webhook in options["webhook"]:
             add_webhook(app, webhook)
         server = SimulatorServer((options["host"], port), app)
-        self.stdout.write(f"{name} simulator on {app.base_url} ({faults}); Ctrl-C to stop")
+        mode = getattr(app, "mode", None)
+        shown = f"mode {mode.name}, " if mode is not None else ""
+        self.stdout.write(f"{name} simulator on {app.base_url} ({shown}{faults}); Ctrl-C to stop")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
