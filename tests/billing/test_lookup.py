@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from billing.models import ChargeEvent, ChargeState
 from billing.services import charges as svc
@@ -24,6 +25,13 @@ from tests.billing.notifications_support import juno_sim  # noqa: F401 - fixture
 S = ChargeState
 pytestmark = pytest.mark.django_db
 DUE = dt.date.today() + dt.timedelta(days=10)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """History reasons are asserted in the source language (pt-BR is the default)."""
+    with translation.override("en"):
+        yield
 
 
 def new_charge(customer, amount=Decimal("99.90"), **kw):
