@@ -90,7 +90,6 @@ def throttled(answer: HttpAnswer, message: str = "") -> GatewayUnavailable:
     )
 
 
-
 def session_for(gateway: str) -> requests.Session:
     """One pooled session per gateway and process, shared by every adapter instance.
 

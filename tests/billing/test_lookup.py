@@ -15,8 +15,8 @@ from django.utils import translation
 
 from billing.models import ChargeEvent, ChargeState
 from billing.services import charges as svc
-from billing.services.errors import ApplicationError
 from billing.services.gateway_access import gateway_for
+from core.errors import ApplicationError
 from gateways.base import GatewayUnavailable, IssuedCharge
 from tests import factories
 from tests.billing.fakes import FakeGateway
