@@ -28,7 +28,11 @@ class IssueChargeForm(forms.Form):
     """A título avulso for one customer (MK-Auth: "+" under *Títulos avulsos*)."""
 
     amount = forms.DecimalField(
-        label=capfirst(_("amount")), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+        label=capfirst(_("amount")),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        localize=True,
     )
     due_date = forms.DateField(
         label=capfirst(_("due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
@@ -62,7 +66,11 @@ class IssueCarneForm(forms.Form):
         label=capfirst(_("first due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     amount = forms.DecimalField(
-        label=capfirst(_("installment amount")), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+        label=capfirst(_("installment amount")),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        localize=True,
     )
     last_day_of_month = forms.BooleanField(
         label=capfirst(_("due on the last day of each month")), required=False

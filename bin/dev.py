@@ -32,12 +32,21 @@ COLOURS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m
 RESET = "\033[0m"
 
 
+#: After the servers listen, the banner waits for this long a silence in the children's output
+#: (their start-up logs are over), but never longer than SETTLE_TIMEOUT_SECONDS.
+QUIET_SECONDS = 2.0
+SETTLE_TIMEOUT_SECONDS = 60.0
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
     port: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    #: A line this child prints once it is ready to work (None: listening on ``port`` is enough).
+    ready_marker: str | None = None
+    ready: bool = False
 
 
 def children() -> list[Child]:
@@ -47,7 +56,11 @@ def children() -> list[Child]:
         Child("web", [python, "manage.py", "runserver", f"{HOST}:8000", "--noreload"], port=8000),
         Child("juno", [python, "manage.py", "runsimulator", "juno", "--port", "8101"], port=8101),
         Child("mycontas", [python, "manage.py", "runsimulator", "mycontas", "--port", "8102"], port=8102),
-        Child("worker", [celery, "-A", "config", "worker", "--pool", "threads", "-c", "8", "-l", "info"]),
+        Child(
+            "worker",
+            [celery, "-A", "config", "worker", "--pool", "threads", "-c", "8", "-l", "info"],
+            ready_marker=" ready.",
+        ),
         Child(
             "beat",
             [
@@ -73,6 +86,7 @@ class Supervisor:
         self.stopping = threading.Event()
         self.lock = threading.RLock()  # the signal handler prints too
         self.exit_code = 0
+        self.last_output = time.monotonic()
 
     def say(self, name: str, line: str, index: int = -1) -> None:
         label = name.ljust(self.width)
@@ -99,7 +113,11 @@ class Supervisor:
     def pump(self, child: Child, index: int) -> None:
         assert child.process is not None and child.process.stdout is not None
         for raw in iter(child.process.stdout.readline, b""):
-            self.say(child.name, raw.decode("utf-8", "replace").rstrip(), index)
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.last_output = time.monotonic()
+            if child.ready_marker and child.ready_marker in line:
+                child.ready = True
+            self.say(child.name, line, index)
 
     def watch(self) -> None:
         """Returns when a stop was asked for or a child ended."""
@@ -140,16 +158,24 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def wait_for_ports(supervisor: Supervisor, timeout: float = 20.0) -> None:
-    """Let the servers come up (and say so) before the banner, so it is not buried in their output."""
-    ports = [c.port for c in supervisor.children if c.port is not None]
+def wait_until_settled(
+    supervisor: Supervisor, *, quiet: float = QUIET_SECONDS, timeout: float = SETTLE_TIMEOUT_SECONDS
+) -> None:
+    """Let the servers come up and finish their start-up logs before the banner.
+
+    Waits until every server listens on its port, every child with a ready line has printed it,
+    and the children's output has been silent for ``quiet`` seconds; at most ``timeout`` seconds.
+    Printed earlier, the login would scroll away under the worker's and beat's start-up output.
+    """
     deadline = time.monotonic() + timeout
-    while ports and time.monotonic() < deadline and not supervisor.stopping.is_set():
+    while time.monotonic() < deadline and not supervisor.stopping.is_set():
         if any(c.process is not None and c.process.poll() is not None for c in supervisor.children):
             return
-        ports = [port for port in ports if not port_in_use(port)]
+        listening = all(c.port is None or port_in_use(c.port) for c in supervisor.children)
+        ready = all(c.ready_marker is None or c.ready for c in supervisor.children)
+        if listening and ready and time.monotonic() - supervisor.last_output >= quiet:
+            return
         supervisor.stopping.wait(0.2)
-    supervisor.stopping.wait(1.0)
 
 
 def banner() -> str:
@@ -190,7 +216,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     supervisor.start()
-    wait_for_ports(supervisor)
+    wait_until_settled(supervisor)
     if not supervisor.stopping.is_set():
         with supervisor.lock:
             print(banner(), flush=True)

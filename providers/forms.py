@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
@@ -57,6 +58,7 @@ class BankAccountForm(forms.ModelForm):
         label=capfirst(_("fine %")),
         max_digits=6,
         decimal_places=2,
+        localize=True,
         initial=Decimal("2.00"),
         help_text=_("Charged once after the due date; 0 to 2.00 (legal maximum)."),
     )
@@ -64,6 +66,7 @@ class BankAccountForm(forms.ModelForm):
         label=capfirst(_("daily interest %")),
         max_digits=6,
         decimal_places=3,
+        localize=True,
         initial=Decimal("0.033"),
         help_text=_("Per day late; 0 to 0.33 (usually 0.033, i.e. 1 % a month)."),
     )
@@ -133,7 +136,7 @@ class BankAccountForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("The fine must be between 0 and 2.00 %% (the legal maximum); %(value)s was given."),
                 code="fine_range",
-                params={"value": value},
+                params={"value": number_format(value)},
             )
         return value
 
@@ -143,7 +146,7 @@ class BankAccountForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("The daily interest must be between 0 and 0.33 %%; %(value)s was given."),
                 code="interest_range",
-                params={"value": value},
+                params={"value": number_format(value)},
             )
         return value
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils.translation import gettext
 
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from customers.documents import validate_document
@@ -38,10 +39,40 @@ def test_load_demo_creates_every_state_and_is_idempotent(capsys):
     call_command("load_demo")
 
     assert {model: model.objects.count() for model in counts} == counts
-    assert "created nothing" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert gettext("Nothing created now: the demo data was already there.") in out
     assert counts[Provider] == 1
     assert counts[Customer] == 50
     assert set(Charge.objects.values_list("state", flat=True)) == set(ChargeState.values)
+
+
+@pytest.mark.django_db
+def test_demo_summary_counts_what_the_charge_list_shows(capsys):
+    call_command("load_demo")
+
+    out = capsys.readouterr().out
+    charges = Charge.objects.count()
+    installments = Charge.objects.filter(carne__isnull=False).count()
+    assert installments > 0
+    expected = gettext(
+        "Demo data ready: %(charges)d charges (%(installments)d of them installments of "
+        "%(carnes)d carnê), %(customers)d customers, %(accounts)d bank accounts."
+    ) % {"charges": charges, "installments": installments, "carnes": 1, "customers": 50, "accounts": 2}
+    assert expected in out
+    created = gettext("Created now: %(items)s.") % {"items": ""}
+    assert f"{charges} {Charge._meta.verbose_name_plural}" in out.split(created.rstrip("."))[1]
+
+
+@pytest.mark.django_db
+def test_demo_history_reads_in_words():
+    from billing.labels import history_reason, process_label
+
+    call_command("load_demo")
+
+    for event in ChargeEvent.objects.all():
+        assert process_label(event.actor_label) != event.actor_label or not event.actor_label
+        assert "Issued at the gateway" not in event.reason and "CONFIRMED" not in event.reason
+        assert history_reason(event.reason) == gettext(event.reason) if event.reason else True
 
 
 @pytest.mark.django_db
@@ -102,6 +133,35 @@ def test_ensure_admin_keeps_one_password_across_runs(tmp_path, monkeypatch, caps
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(first)
     assert capsys.readouterr().out.count(first) == 2
+
+
+def test_banner_waits_until_the_servers_have_finished_starting(capsys):
+    dev = load_script("dev")
+    script = (
+        "import time\n"
+        "for n in range(5):\n"
+        "    print('starting', n, flush=True); time.sleep(0.2)\n"
+        "print('celery@host ready.', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    worker = dev.Child("worker", [sys.executable, "-c", script], ready_marker=" ready.")
+    supervisor = dev.Supervisor([worker], colour=False)
+    supervisor.start()
+    try:
+        dev.wait_until_settled(supervisor, quiet=0.5, timeout=20)
+        supervisor.say("dev", "BANNER")
+    finally:
+        supervisor.stopping.set()
+        supervisor.stop()
+    out = capsys.readouterr().out
+    assert out.index("BANNER") > out.index("celery@host ready.") > out.index("starting 4")
+
+
+def test_banner_names_the_admin_login(tmp_path, monkeypatch):
+    dev = load_script("dev")
+    (tmp_path / "admin-password").write_text("s3nha\n")
+    monkeypatch.setattr(dev, "VAR_DIR", tmp_path)
+    assert "user 'admin', password 's3nha'" in dev.banner()
 
 
 def test_supervisor_stops_everything_when_one_child_dies():

@@ -55,6 +55,7 @@ def test_only_gateway_endpoints_are_csrf_exempt():
     assert any(route.startswith("api/notifications/juno/") for route in exempt)
 
 
+@pytest.mark.django_db  # the sign-in page is headed with the provider's name
 def test_every_page_carries_a_strict_content_security_policy(client):
     response = client.get("/admin/login/")
 

@@ -11,15 +11,25 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from billing.admin.common import state_badge
+from billing.admin.logs import data_table
 from billing.admin.search import search_charges
 from billing.forms import CancelReasonForm
+from billing.labels import (
+    endpoint_label,
+    history_reason,
+    payment_source_label,
+    payment_status_label,
+    process_label,
+)
 from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
 from billing.services import charges as charge_services
+from billing.templatetags.money import brl, linha_digitavel, only_digits
 from core.admin import (
     GuardedActionsMixin,
     ReadOnlyInline,
@@ -28,6 +38,7 @@ from core.admin import (
     environment_badge,
     is_confirmed,
 )
+from core.audit import log_staff_action
 from core.errors import ApplicationError
 from core.pagination import ScalableAdminMixin
 from customers.search import classify, customer_ids_matching
@@ -61,37 +72,75 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 class ChargeEventInline(ReadOnlyInline):
     model = ChargeEvent
     verbose_name_plural = _("history")
-    fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
+    fields = ("at", "from_state", "to_state", "who", "why")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("by"))
+    def who(self, obj: ChargeEvent) -> str:
+        if obj.actor is not None:
+            return obj.actor.get_full_name() or obj.actor.get_username()
+        return process_label(obj.actor_label)
+
+    @admin.display(description=_("why"))
+    def why(self, obj: ChargeEvent) -> str:
+        return history_reason(obj.reason) or "-"
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fields = (
-        "gateway_payment_id",
+        "payment_link",
         "amount",
         "paid_on",
         "fee",
-        "status",
+        "status_display",
         "amount_mismatch",
-        "source",
+        "source_display",
         "created_at",
     )
+
+    @admin.display(description=_("gateway payment id"))
+    def payment_link(self, obj: Payment) -> str:
+        url = reverse("admin:billing_payment_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.gateway_payment_id)
+
+    @admin.display(description=_("gateway status"))
+    def status_display(self, obj: Payment) -> str:
+        return payment_status_label(obj.status)
+
+    @admin.display(description=_("source"))
+    def source_display(self, obj: Payment) -> str:
+        return payment_source_label(obj.source)
 
 
 class GatewayLogInline(ReadOnlyInline):
     model = GatewayLog
-    verbose_name_plural = _("gateway logs")
-    fields = ("log_link", "endpoint", "outcome", "status_code", "duration_ms", "error_message")
+    verbose_name_plural = _("gateway exchanges")
+    fields = ("log_link", "operation", "outcome", "status_code", "duration_ms", "error_message")
+
+    @admin.display(description=_("operation"))
+    def operation(self, obj: GatewayLog) -> str:
+        return endpoint_label(obj.endpoint)
 
     @admin.display(description=_("at"))
     def log_link(self, obj: GatewayLog) -> str:
         url = reverse("admin:billing_gatewaylog_change", args=[obj.pk])
         return format_html(
-            '<a href="{}">{}</a>', url, timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+            '<a href="{}">{}</a>',
+            url,
+            date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT"),
         )
+
+
+def cancel_message(state: str, reason: str) -> str:
+    """The history line of a staff cancel: done here, or sent to the gateway."""
+    if state == ChargeState.CANCEL_REQUESTED:
+        text = str(_("Cancel sent to the gateway."))
+    else:
+        text = str(_("Cancelled."))
+    return f"{text} {_('Reason: %(reason)s') % {'reason': reason}}" if reason else text
 
 
 def _customer_link(customer: Any) -> str:
@@ -122,6 +171,10 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
     raw_id_fields = ("carne",)
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
     actions = ("cancel_selected_charges", "retry_failed_charges")
+
+    class Media:
+        js = ("core/admin/copy.js",)
+
     #: Staff may correct these while the charge has not reached the gateway, then retry it.
     editable_when = (ChargeState.PENDING, ChargeState.FAILED)
     correctable_fields = ("amount", "due_date", "description")
@@ -130,11 +183,11 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
         "link",
         "checkout_url",
         "installment_link",
-        "linha_digitavel",
+        "linha_digitavel_display",
         "barcode",
         "gateway_bank_account",
         "our_number",
-        "gateway_payload",
+        "gateway_payload_display",
     )
     audit_fields = (
         "reference",
@@ -242,6 +295,26 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
     def environment(self, obj: Charge) -> str:
         return environment_badge(obj.bank_account)
 
+    @admin.display(description=_("linha digitável"))
+    def linha_digitavel_display(self, obj: Charge) -> str:
+        if not obj.linha_digitavel:
+            return "-"
+        # The grouped line is what staff read; the copy button copies the digits alone, which
+        # every bank app accepts.
+        return format_html(
+            '<code class="cobranca-linha">{}</code> <input type="hidden" id="linha-digitavel" value="{}">'
+            '<button type="button" class="button" data-copy="linha-digitavel" data-copied-label="{}">'
+            "{}</button>",
+            linha_digitavel(obj.linha_digitavel),
+            only_digits(obj.linha_digitavel),
+            _("Copied"),
+            _("Copy"),
+        )
+
+    @admin.display(description=_("as the gateway answered"))
+    def gateway_payload_display(self, obj: Charge) -> str:
+        return data_table(obj.gateway_payload) if obj.gateway_payload else "-"
+
     @admin.display(description=_("carnê"))
     def carne_installment(self, obj: Charge) -> str:
         if obj.carne is None:
@@ -267,7 +340,7 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
                 ),
                 confirm_label=_("Yes, cancel them"),
                 describe=lambda c: (
-                    f"{c.reference} · {c.customer.name} · {c.amount} · {c.get_state_display()}"
+                    f"{c.reference} · {c.customer.name} · {brl(c.amount)} · {c.get_state_display()}"
                 ),
                 form=form,
                 warn=lambda c: (
@@ -286,14 +359,21 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
                     messages.ERROR,
                 )
                 continue
+            before = charge.state
             try:
-                charge_services.charge_request_cancel(
+                cancelled = charge_services.charge_request_cancel(
                     charge=charge, actor=acting_user(request), reason=form.cleaned_data["reason"]
                 )
             except ApplicationError as error:
                 self.message_user(request, f"{charge.reference}: {_error_text(error)}", messages.ERROR)
             else:
                 done += 1
+                if cancelled.state != before:
+                    log_staff_action(
+                        user=request.user,
+                        objects=cancelled,
+                        message=cancel_message(cancelled.state, form.cleaned_data["reason"]),
+                    )
         if done:
             self.message_user(
                 request,
@@ -337,6 +417,9 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
                 self.message_user(request, f"{charge.reference}: {_error_text(error)}", messages.ERROR)
             else:
                 done += 1
+                log_staff_action(
+                    user=request.user, objects=charge, message=_("Sent to the gateway again (retry).")
+                )
         self.message_user(
             request,
             ngettext("%(count)d charge queued again.", "%(count)d charges queued again.", done)
@@ -433,7 +516,7 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
                 title=_("Cancel carnês"),
                 question=_("Cancel every open installment of these carnês? Paid installments stay paid."),
                 confirm_label=_("Yes, cancel them"),
-                describe=lambda c: f"{c.reference} · {c.customer.name} · {c.installments} × {c.amount}",
+                describe=lambda c: f"{c.reference} · {c.customer.name} · {c.installments} × {brl(c.amount)}",
                 form=form,
                 warn=lambda c: (
                     _("%(reference)s is already cancelled.") % {"reference": c.reference}
@@ -449,6 +532,22 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
             except ApplicationError as error:
                 self.message_user(request, f"{carne.reference}: {_error_text(error)}", messages.ERROR)
             else:
+                reason = form.cleaned_data["reason"]
+                log_staff_action(
+                    user=request.user,
+                    objects=carne,
+                    message=ngettext(
+                        "Carnê cancelled: %(count)d installment cancelled or sent for cancelling.",
+                        "Carnê cancelled: %(count)d installments cancelled or sent for cancelling.",
+                        len(charges),
+                    )
+                    % {"count": len(charges)}
+                    + (" " + _("Reason: %(reason)s") % {"reason": reason} if reason else ""),
+                )
+                for charge in charges:
+                    log_staff_action(
+                        user=request.user, objects=charge, message=cancel_message(charge.state, reason)
+                    )
                 self.message_user(
                     request,
                     ngettext(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from billing.models import Notification
 from billing.services.notifications import notification_process
 from core.admin import confirmation_page, is_confirmed
+from core.audit import log_staff_action
 
 #: At most this many per action: each one may call the gateway.
 MAX_REPROCESS = 100
@@ -57,9 +58,15 @@ def reprocess_selected(
                 for n in chosen
             ],
         )
-    outcomes = Counter(
-        notification_process(n.pk, actor_label=f"admin:{request.user}").outcome for n in chosen
-    )
+    outcomes: Counter[str] = Counter()
+    for notification in chosen:
+        outcome = notification_process(notification.pk, actor_label=f"admin:{request.user}").outcome
+        outcomes[outcome] += 1
+        log_staff_action(
+            user=request.user,
+            objects=notification,
+            message=_("Processed again: %(outcome)s.") % {"outcome": outcome},
+        )
     summary = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(outcomes.items()))
     modeladmin.message_user(
         request, _("Processed again: %(summary)s.") % {"summary": summary}, messages.SUCCESS

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.logs import preformatted
+from billing.admin.filters import GatewayFilter
+from billing.admin.logs import data_table, readable_body, with_raw
 from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
+from billing.labels import gateway_label
 from billing.models import Notification
 from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin
 from core.pagination import ScalableAdminMixin
@@ -20,7 +22,7 @@ class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMi
     list_display = (
         "id",
         "received_at",
-        "gateway",
+        "gateway_display",
         "bank_account",
         "status",
         "charge_reference",
@@ -29,7 +31,7 @@ class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMi
         "remote_addr",
         "processed_at",
     )
-    list_filter = ("status", "gateway", "bank_account", "received_at")
+    list_filter = ("status", GatewayFilter, "bank_account", "received_at")
     list_select_related = ("bank_account",)
     search_fields = ("^charge_reference", "^payment_token")
     date_hierarchy = "received_at"
@@ -38,7 +40,7 @@ class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMi
     has_reprocess_permission = has_reprocess_permission
     fields = (
         "received_at",
-        "gateway",
+        "gateway_display",
         "bank_account",
         "path",
         "remote_addr",
@@ -55,10 +57,18 @@ class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMi
     )
     readonly_fields = fields
 
+    @admin.display(description=_("gateway"), ordering="gateway")
+    def gateway_display(self, obj: Notification) -> str:
+        return gateway_label(obj.gateway)
+
     @admin.display(description=_("headers"))
     def headers_display(self, obj: Notification) -> str:
-        return preformatted(json.dumps(obj.headers, indent=2, ensure_ascii=False, sort_keys=True))
+        return data_table(dict(sorted(obj.headers.items())))
 
     @admin.display(description=_("raw body"))
     def body_display(self, obj: Notification) -> str:
-        return preformatted(obj.body)
+        """A form-encoded body (what Juno and Mycontas post) as one line per field."""
+        fields = parse_qsl(obj.body, keep_blank_values=True) if "=" in obj.body else []
+        if fields and not obj.body.lstrip().startswith(("{", "[", "<")):
+            return with_raw(data_table(dict(fields)), obj.body)
+        return readable_body(obj.body)

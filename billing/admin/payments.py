@@ -7,6 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from billing.admin.filters import GatewayFilter, PaymentSourceFilter, PaymentStatusFilter
+from billing.admin.logs import data_table
+from billing.labels import gateway_label, payment_source_label, payment_status_label
 from billing.models import Payment
 from core.admin import ReadOnlyAdminMixin
 from core.pagination import ScalableAdminMixin
@@ -21,15 +24,33 @@ class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  #
         "amount",
         "paid_on",
         "fee",
-        "status",
+        "status_display",
         "amount_mismatch",
-        "source",
+        "source_display",
         "created_at",
     )
-    list_filter = ("gateway", "status", "amount_mismatch", "source", "paid_on")
+    list_filter = (GatewayFilter, PaymentStatusFilter, "amount_mismatch", PaymentSourceFilter, "paid_on")
     list_select_related = ("charge", "charge__customer")
     search_fields = ("^gateway_payment_id", "^charge__reference", "charge__customer__name")
     date_hierarchy = "paid_on"
+    fields = (
+        "charge_link",
+        "customer_name",
+        "gateway_display",
+        "gateway_payment_id",
+        "amount",
+        "paid_on",
+        "fee",
+        "type",
+        "status_display",
+        "amount_mismatch",
+        "source_display",
+        "notification",
+        "created_at",
+        "updated_at",
+        "raw_display",
+    )
+    readonly_fields = fields
 
     @admin.display(description=_("charge"), ordering="charge__reference")
     def charge_link(self, obj: Payment) -> str:
@@ -39,3 +60,19 @@ class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  #
     @admin.display(description=_("customer"), ordering="charge__customer__name")
     def customer_name(self, obj: Payment) -> str:
         return obj.charge.customer.name
+
+    @admin.display(description=_("gateway status"), ordering="status")
+    def status_display(self, obj: Payment) -> str:
+        return payment_status_label(obj.status)
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_display(self, obj: Payment) -> str:
+        return payment_source_label(obj.source)
+
+    @admin.display(description=_("gateway"), ordering="gateway")
+    def gateway_display(self, obj: Payment) -> str:
+        return gateway_label(obj.gateway)
+
+    @admin.display(description=_("as the gateway reported it"))
+    def raw_display(self, obj: Payment) -> str:
+        return data_table(obj.raw)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from billing.labels import payment_source_label, payment_status_label
 from billing.models import Charge, ChargeState, Notification, Payment
 from billing.services.amounts import CENT, charge_amount_due
 from billing.services.transitions import transition
@@ -157,8 +158,8 @@ def payment_apply(
         return PaymentOutcome(payment, charge, created, False, status_changed)
     reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
         "id": details.payment_id,
-        "status": details.status,
-        "source": source,
+        "status": payment_status_label(details.status),
+        "source": payment_source_label(source),
     }
     state_changed = _apply_to_charge(charge, payment.status, actor_label=actor_label or source, reason=reason)
     if created and payment.amount_mismatch:

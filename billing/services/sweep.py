@@ -149,10 +149,16 @@ def _claim_batch(work: Q, *, after_id: int, limit: int) -> list[tuple[int, str, 
 
 
 def count_work(*, min_age: dt.timedelta | None = None) -> int:
-    """How many charges a sweep would hand over now (for a progress bar's total)."""
-    return Charge.objects.filter(
-        _work_filter(min_age=_min_age(min_age), no_lookup=_no_lookup_account_ids())
-    ).count()
+    """How many charges a sweep would hand over now (for a progress bar's total).
+
+    Includes the charges stuck in ``issuing`` that the run first turns ``unknown`` and then looks
+    up, so that the bar's total is what the run will report.
+    """
+    no_lookup = _no_lookup_account_ids()
+    stuck = Q(state=S.ISSUING, state_changed_at__lt=timezone.now() - issuing_timeout()) & ~Q(
+        bank_account_id__in=no_lookup
+    )
+    return Charge.objects.filter(_work_filter(min_age=_min_age(min_age), no_lookup=no_lookup) | stuck).count()
 
 
 def _min_age(min_age: dt.timedelta | None) -> dt.timedelta:

@@ -453,15 +453,16 @@ def test_charge_page_shows_history_payments_and_logs(client, world, superuser):
     client.force_login(superuser)
     html = client.get(reverse("admin:billing_charge_change", args=[world["issued"].pk])).content.decode()
     assert "Issued by the gateway" in html
-    assert "issue-charge" in html
+    assert "Issue charge" in html  # the gateway operation in words, not its endpoint name
     paid_html = client.get(reverse("admin:billing_charge_change", args=[world["paid"].pk])).content.decode()
     assert "PAY-1" in paid_html
 
 
-def test_gateway_log_response_is_shown_escaped_in_pre(client, world, superuser):
+def test_gateway_log_response_is_shown_escaped_as_a_table_and_raw(client, world, superuser):
     client.force_login(superuser)
     html = client.get(reverse("admin:billing_gatewaylog_change", args=[world["log"].pk])).content.decode()
-    assert "<pre" in html
+    assert '<table class="cobranca-data">' in html and "<th>errorMessage</th>" in html
+    assert "<pre" in html  # the raw text, one click away
     assert "&lt;b&gt;CEP inválido&lt;/b&gt;" in html
     assert "<b>CEP inválido</b>" not in html
 

@@ -206,7 +206,29 @@ def test_command_prints_summary_and_exits_zero(customer, gateway, capsys):
     # The command speaks the active language (pt-BR by default): compare with the catalogue.
     outcome = gettext("outcome: %(state)s")
     assert gettext("pending taken") in out
-    assert outcome % {"state": "issued"} in out and outcome % {"state": "cancelled"} in out
+    # Each outcome in words (the state's label), never the bare code.
+    assert outcome % {"state": S.ISSUED.label} in out and outcome % {"state": S.CANCELLED.label} in out
+    assert outcome % {"state": "issued"} not in out
+
+
+def test_progress_total_counts_stuck_issuing_charges_the_run_will_look_up(customer, gateway):
+    make(customer)
+    make(customer, S.ISSUING, age=dt.timedelta(minutes=30))  # expired to unknown, then looked up
+    make(customer, S.ISSUING, age=dt.timedelta(seconds=5))  # left alone
+    total = sweep.count_work(min_age=NOW)
+    steps: list[int] = []
+    result = sweep.sweep_run(dispatch=sweep.inline_dispatch, min_age=NOW, progress=steps.append)
+    assert total == sum(steps) == sum(result.handed.values()) == 2
+
+
+def test_command_progress_bar_never_reads_more_done_than_its_total(customer, gateway, capsys):
+    make(customer)
+    make(customer, S.ISSUING, age=dt.timedelta(minutes=30))
+    call_command("sweep", "--min-age", "0", "--threads", "1")
+    bar = capsys.readouterr().err
+    counts = [(int(done), int(total)) for done, total in re.findall(r"(\d+)/(\d+)", bar)]
+    assert counts and all(done <= total for done, total in counts)
+    assert counts[-1] == (2, 2)
 
 
 def test_command_fails_when_a_charge_did_not_get_through(customer, gateway):

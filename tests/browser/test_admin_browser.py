@@ -125,7 +125,9 @@ def test_staff_creates_customer_bulk_switches_issues_and_cancels(
     expect(row).to_contain_text(str(ChargeState.ISSUED.label))
     expect(row.locator("a[target=_blank]")).to_have_attribute("href", charge.link)
     page.goto(f"{base}/admin/billing/charge/{charge.pk}/change/")
-    expect(page.locator(".field-linha_digitavel")).to_contain_text(charge.linha_digitavel)
+    expect(page.locator(".field-linha_digitavel_display input")).to_have_value(
+        re.sub(r"\D", "", charge.linha_digitavel)
+    )
     expect(page.locator(".field-link a")).to_have_attribute("href", charge.link)
     screens.snap(page, "issued")
 

@@ -19,7 +19,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from billing.labels import payment_source_label, payment_status_label
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from customers.models import BillingType, Customer
 from gateways.brazil import barcode, linha_digitavel
@@ -101,7 +103,8 @@ DEMO_CHARGES = [
         "DEMO-UNKNOWN-01",
         (S.PENDING, S.ISSUING, S.UNKNOWN),
         10,
-        "No answer from the gateway within 30 s; it will be looked up by reference before any retry.",
+        "Sem resposta do gateway em 30 s; a cobrança será consultada pela referência antes de "
+        "qualquer nova tentativa.",
     ),
     DemoCharge(
         "DEMO-FAILED-01",
@@ -141,8 +144,18 @@ class Command(BaseCommand):
             customers = self._customers(random.Random(options["seed"]), juno, mycontas, created)
             self._charges(customers, created)
             self._carne(customers, created)
-        summary = ", ".join(f"{count} {name}" for name, count in created.items() if count) or "nothing"
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready (created {summary})."))
+        self.stdout.write(self.style.SUCCESS(demo_summary()))
+        names = {
+            "bank accounts": BankAccount._meta.verbose_name_plural,
+            "customers": Customer._meta.verbose_name_plural,
+            "charges": Charge._meta.verbose_name_plural,
+            "carnês": Carne._meta.verbose_name_plural,
+        }
+        made = [f"{count} {names.get(key, key)}" for key, count in created.items() if count]
+        if made:
+            self.stdout.write(_("Created now: %(items)s.") % {"items": ", ".join(made)})
+        else:
+            self.stdout.write(_("Nothing created now: the demo data was already there."))
 
     # --- accounts and customers ------------------------------------------------------------------
     def _accounts(self, created: dict[str, int]) -> tuple[BankAccount, BankAccount]:
@@ -277,7 +290,23 @@ class Command(BaseCommand):
             _record_history(charge, path, "")
             if number == 1:
                 _record_payment(charge, refunded=False)
+        created["charges"] += carne.installments
         created["carnês"] = 1
+
+
+def demo_summary() -> str:
+    """What the admin's lists show: every charge (carnê installments included), every customer."""
+    charges = Charge.objects.count()
+    return _(
+        "Demo data ready: %(charges)d charges (%(installments)d of them installments of "
+        "%(carnes)d carnê), %(customers)d customers, %(accounts)d bank accounts."
+    ) % {
+        "charges": charges,
+        "installments": Charge.objects.filter(carne__isnull=False).count(),
+        "carnes": Carne.objects.count(),
+        "customers": Customer.objects.count(),
+        "accounts": BankAccount.objects.count(),
+    }
 
 
 def _is_mycontas(customer: Customer) -> bool:
@@ -323,16 +352,36 @@ def _code_for(reference: str) -> str:
 def _record_history(charge: Charge, path: tuple[str, ...], error: str) -> None:
     """One ChargeEvent per step, spread over the days before now, as the services would write them."""
     now = timezone.now()
+    # The reasons the services write, in the installation's language.
+    payment = _("Gateway payment %(id)s: %(status)s (%(source)s)")
     labels: dict[str, tuple[str, str, str]] = {
-        S.PENDING: ("", "load_demo", "Created"),
-        S.ISSUING: ("issue", "", ""),
-        S.ISSUED: ("issue", "", "Issued at the gateway"),
+        S.PENDING: ("", "load_demo", _("Created")),
+        S.ISSUING: ("issue", "", _("Sending to the gateway")),
+        S.ISSUED: ("issue", "", _("Issued by the gateway")),
         S.UNKNOWN: ("issue", "", error),
         S.FAILED: ("issue", "", error),
-        S.CANCEL_REQUESTED: ("admin", "", "Customer asked to cancel"),
-        S.CANCELLED: ("cancel", "", "Cancelled at the gateway"),
-        S.PAID: ("notification", "", "Payment confirmed by the gateway"),
-        S.REFUNDED: ("notification", "", "Payment reversed (chargeback)"),
+        S.CANCEL_REQUESTED: ("admin", "", "Cliente pediu o cancelamento"),  # typed by staff
+        S.CANCELLED: ("cancel", "", _("Cancelled at the gateway")),
+        S.PAID: (
+            "notification",
+            "",
+            payment
+            % {
+                "id": f"DEMO-PAY-{charge.reference}",
+                "status": payment_status_label("CONFIRMED"),
+                "source": payment_source_label("notification"),
+            },
+        ),
+        S.REFUNDED: (
+            "notification",
+            "",
+            payment
+            % {
+                "id": f"DEMO-PAY-{charge.reference}",
+                "status": payment_status_label("CHARGEBACK"),
+                "source": payment_source_label("notification"),
+            },
+        ),
     }
     previous = ""
     for step, state in enumerate(path):

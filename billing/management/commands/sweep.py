@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from billing.labels import sweep_outcome_label
 from billing.services import sweep
 
 
@@ -40,10 +41,18 @@ class Command(BaseCommand):
         min_age = dt.timedelta(seconds=options["min_age"]) if options["min_age"] is not None else None
         total = sweep.count_work(min_age=min_age)
         with tqdm(
-            total=total, unit="charge", disable=options["no_progress"], file=sys.stderr, desc="sweep"
+            total=total, unit=_("charge"), disable=options["no_progress"], file=sys.stderr, desc=_("sweep")
         ) as bar:
+
+            def advance(done: int) -> None:
+                # Charges that became due while the run went on are counted in as they come:
+                # the bar never reads more done than its total.
+                if bar.total is not None and bar.n + done > bar.total:
+                    bar.total = bar.n + done
+                bar.update(done)
+
             result = sweep.sweep_run(
-                dispatch=sweep.inline_dispatch, min_age=min_age, threads=threads, progress=bar.update
+                dispatch=sweep.inline_dispatch, min_age=min_age, threads=threads, progress=advance
             )
         if result is None:
             raise CommandError(_("Another sweep is running; nothing done."))
@@ -61,7 +70,10 @@ class Command(BaseCommand):
             (_("unknown taken (looked up first)"), result.handed["unknown"]),
             (_("cancel requested taken"), result.handed["cancel_requested"]),
         ]
-        rows += [(_("outcome: %(state)s") % {"state": k}, v) for k, v in sorted(result.outcomes.items())]
+        rows += [
+            (_("outcome: %(state)s") % {"state": sweep_outcome_label(k)}, v)
+            for k, v in sorted(result.outcomes.items())
+        ]
         rows.append((_("Mycontas unknown needing staff attention"), result.needs_attention))
         rows.append(
             (

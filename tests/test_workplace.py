@@ -1,0 +1,303 @@
+"""The staff site as staff meet it: brand, icon, Portuguese throughout, Brazilian formats, words for
+codes, readable gateway data, and every action through a service in "Ações recentes"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth.models import Group
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+from django.utils import translation
+
+from billing.models import ChargeEvent, ChargeState, GatewayLog, Notification, Payment
+from core.audit import log_staff_action
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def portuguese(settings):
+    """What staff read: the installation's language, pt-BR."""
+    settings.LANGUAGE_CODE = "pt-br"
+    with translation.override("pt-br"):
+        yield
+
+
+def pt(msgid: str) -> str:
+    with translation.override("pt-br"):
+        return translation.gettext(msgid)
+
+
+@pytest.fixture
+def superuser():
+    return factories.UserFactory(username="chefe", is_superuser=True)
+
+
+@pytest.fixture
+def operator():
+    user = factories.UserFactory(username="operadora")
+    user.groups.add(Group.objects.get(name="Billing operators"))
+    return user
+
+
+@pytest.fixture
+def reader():
+    user = factories.UserFactory(username="leitora")
+    user.groups.add(Group.objects.get(name="Billing readers"))
+    return user
+
+
+@pytest.fixture
+def customer(juno_account):
+    return factories.CustomerFactory(
+        bank_account=juno_account, name="Ana Souza", plan_amount=Decimal("119.90")
+    )
+
+
+def _page(client, user, url: str) -> str:
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def _action(client, url: str, action: str, ids: list[int], **extra: str):
+    return client.post(url, {"action": action, "_selected_action": ids, **extra})
+
+
+# --- brand, icon, the bare address, error pages ---------------------------------------------------
+def test_site_is_branded_with_the_product_until_a_provider_is_set(client, superuser):
+    html = _page(client, superuser, reverse("admin:index"))
+    assert '<div id="site-name"><a href="/admin/">Cobrança</a></div>' in html
+    assert "Django" not in html.split("<body")[1].split('id="content"')[0]  # header and nav
+    assert "Administração do Django" not in html and "Django administration" not in html
+
+    factories.ProviderFactory(name="Vale Conectado Telecom")
+    html = client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">Vale Conectado Telecom</a>' in html
+    assert "<title>" in html and "Vale Conectado Telecom · Cobrança</title>" in html
+    assert pt("Billing desk") in html
+
+
+def test_sign_in_page_carries_the_brand_and_no_django_name(client):
+    factories.ProviderFactory(name="Vale Conectado Telecom")
+    html = client.get(reverse("admin:login")).content.decode()
+    assert "Vale Conectado Telecom" in html and "Django" not in html
+
+
+def test_no_view_site_link_that_leads_nowhere(client, superuser):
+    html = _page(client, superuser, reverse("admin:index"))
+    assert "Ver o site" not in html and "View site" not in html
+    # The bare address itself leads to the sign-in page, not to a "not found".
+    assert client.get("/").url == reverse("admin:index")
+
+
+def test_favicon_is_linked_and_served(client, superuser):
+    html = _page(client, superuser, reverse("admin:index"))
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    for name in ("favicon.svg", "favicon.ico", "apple-touch-icon.png"):
+        assert finders.find(name), name
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.url == "/static/favicon.ico"
+
+
+def test_not_found_page_speaks_portuguese(client):
+    response = client.get("/nada-aqui/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Página não encontrada" in html and "Not Found" not in html
+
+
+# --- Portuguese throughout, third-party apps included -----------------------------------------------
+def test_third_party_sections_models_and_fields_are_in_portuguese(client, superuser):
+    html = _page(client, superuser, reverse("admin:index"))
+    for words in ("Tarefas periódicas", "Bloqueios de login", "Tentativas de login", "Agendas cron"):
+        assert words in html, words
+    for english in ("Periodic Tasks", "Access attempts", "Crontabs", "Axes"):
+        assert english not in html, english
+
+    html = client.get(reverse("admin:django_celery_beat_periodictask_add")).content.decode()
+    for words in ("Agenda", "Argumentos", "Opções de execução", "Descrição curta desta tarefa"):
+        assert words in html, words
+    assert "Execution Options" not in html and "Short Description For This Task" not in html
+
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(
+        username="x",
+        ip_address="203.0.113.9",
+        user_agent="ua",
+        failures_since_start=1,
+        get_data="",
+        post_data="",
+    )
+    html = client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    assert "Endereço IP" in html and "IP Address" not in html
+
+
+# --- Brazilian formats ----------------------------------------------------------------------------
+def test_money_and_percent_inputs_show_and_accept_the_comma(client, superuser, customer, juno_account):
+    html = _page(client, superuser, reverse("admin:customers_customer_change", args=[customer.pk]))
+    assert 'name="plan_amount" value="119,90"' in html
+    html = client.get(reverse("admin:providers_bankaccount_change", args=[juno_account.pk])).content.decode()
+    assert 'name="daily_interest_percent" value="0,033"' in html
+
+    from billing.forms import IssueChargeForm
+
+    form = IssueChargeForm({"amount": "79,90", "due_date": "2099-01-10", "description": "x"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["amount"] == Decimal("79.90")
+
+
+def test_interest_out_of_range_is_reported_with_a_comma(juno_account):
+    from providers.forms import BankAccountForm
+
+    form = BankAccountForm(instance=juno_account)
+    data = {**form.initial, "daily_interest_percent": "0,5", "fine_percent": "2,00"}
+    data = {k: v for k, v in data.items() if v is not None}
+    bound = BankAccountForm(data, instance=juno_account)
+    assert not bound.is_valid()
+    assert "0,5" in str(bound.errors["daily_interest_percent"])
+
+
+def test_lists_show_short_brazilian_dates_and_decimal_commas(client, superuser, customer):
+    factories.ChargeFactory(customer=customer, amount=Decimal("1234.50"), due_date=dt.date(2026, 12, 10))
+    html = _page(client, superuser, reverse("admin:billing_charge_changelist"))
+    assert "10/12/2026" in html and "1234,50" in html
+    assert "1234.50" not in html
+
+
+def test_cancel_confirmation_shows_money_the_brazilian_way(client, operator, customer):
+    charge = factories.ChargeFactory(customer=customer, amount=Decimal("119.90"), state=ChargeState.PENDING)
+    client.force_login(operator)
+    response = _action(
+        client, reverse("admin:billing_charge_changelist"), "cancel_selected_charges", [charge.pk]
+    )
+    html = response.content.decode()
+    assert "R$\u00a0119,90" in html and "119.90" not in html
+
+
+def test_charge_page_groups_the_linha_digitavel_and_copies_its_digits(client, superuser, customer):
+    line = "34191790010104351004791020150008291070026000"
+    line = line + "0" * (47 - len(line))
+    charge = factories.ChargeFactory(customer=customer, state=ChargeState.ISSUED, linha_digitavel=line)
+    html = _page(client, superuser, reverse("admin:billing_charge_change", args=[charge.pk]))
+    assert f"{line[0:5]}.{line[5:10]} {line[10:15]}.{line[15:21]}" in html
+    assert f'id="linha-digitavel" value="{line}"' in html and "data-copy=" in html
+
+
+# --- words for codes, readable gateway data -------------------------------------------------------
+def test_charge_page_history_payments_and_exchanges_in_words(client, superuser, customer, juno_account):
+    charge = factories.ChargeFactory(customer=customer, state=ChargeState.PAID, gateway_payload={"code": "9"})
+    ChargeEvent.objects.create(
+        charge=charge, from_state="", to_state=ChargeState.PENDING, actor_label="load_demo", reason="Created"
+    )
+    ChargeEvent.objects.create(
+        charge=charge,
+        from_state=ChargeState.ISSUED,
+        to_state=ChargeState.PAID,
+        actor_label="task:process_notification",
+        reason="Payment confirmed",
+    )
+    Payment.objects.create(
+        charge=charge, gateway="juno", gateway_payment_id="PAY-7", amount=Decimal("1"), status="CHARGEBACK"
+    )
+    GatewayLog.objects.create(
+        bank_account=juno_account,
+        gateway="juno",
+        endpoint="issue-charge",
+        url="u",
+        outcome="ok",
+        charge=charge,
+    )
+    html = _page(client, superuser, reverse("admin:billing_charge_change", args=[charge.pk]))
+    for words in (
+        "Dados de demonstração",
+        "Tarefa de processamento de notificação",
+        pt("Created"),
+        "Chargeback (pagamento estornado)",
+        "Notificação do gateway",
+        "Emitir cobrança",
+        "Trocas com o gateway",
+    ):
+        assert words in html, words
+    for raw in ("task:process_notification", "load_demo", "CHARGEBACK<", "issue-charge<", ">notification<"):
+        assert raw not in html, raw
+    assert '<table class="cobranca-data">' in html and "{&quot;code&quot;" not in html
+
+
+def test_payment_and_gateway_log_lists_speak_words(client, superuser, customer, juno_account):
+    charge = factories.ChargeFactory(customer=customer)
+    Payment.objects.create(
+        charge=charge, gateway="juno", gateway_payment_id="PAY-8", amount=Decimal("1"), status="CONFIRMED"
+    )
+    GatewayLog.objects.create(
+        bank_account=juno_account, gateway="juno", endpoint="list-charges", url="u", outcome="ok"
+    )
+    payments = _page(client, superuser, reverse("admin:billing_payment_changelist"))
+    assert "Confirmado (pago)" in payments and ">CONFIRMED<" not in payments
+    assert "Juno / Boleto Fácil" in payments  # the gateway filter, in words
+    logs = client.get(reverse("admin:billing_gatewaylog_changelist")).content.decode()
+    assert "Listar cobranças" in logs and ">list-charges<" not in logs
+
+
+def test_notification_body_is_a_table_with_the_raw_text_at_hand(client, superuser, juno_account):
+    notification = Notification.objects.create(
+        gateway="juno", bank_account=juno_account, path="/p", body="paymentToken=abc&chargeReference=T-1"
+    )
+    html = _page(client, superuser, reverse("admin:billing_notification_change", args=[notification.pk]))
+    assert "<th>paymentToken</th><td>abc</td>" in html
+    assert "paymentToken=abc&amp;chargeReference=T-1" in html  # the raw text, one click away
+
+
+# --- "Ações recentes" and each object's history ------------------------------------------------------
+def test_log_staff_action_writes_one_entry_per_object_and_skips_processes(customer, superuser):
+    charges = [factories.ChargeFactory(customer=customer) for _ in range(3)]
+    assert log_staff_action(user=superuser, objects=charges, message="Cancelada.") == 3
+    assert log_staff_action(user=superuser, objects=customer, message="x", flag=ADDITION) == 1
+    assert log_staff_action(user=None, objects=charges, message="x") == 0
+    entries = LogEntry.objects.filter(user=superuser, action_flag=CHANGE)
+    assert sorted(int(e.object_id) for e in entries) == sorted(c.pk for c in charges)
+    assert {e.get_change_message() for e in entries} == {"Cancelada."}
+
+
+def test_cancel_and_retry_appear_in_recent_actions_and_the_charge_history(client, operator, customer):
+    pending = factories.ChargeFactory(customer=customer, state=ChargeState.PENDING)
+    failed = factories.ChargeFactory(customer=customer, state=ChargeState.FAILED)
+    client.force_login(operator)
+    url = reverse("admin:billing_charge_changelist")
+    _action(client, url, "cancel_selected_charges", [pending.pk], post="yes", reason="Cliente saiu")
+    _action(client, url, "retry_failed_charges", [failed.pk], post="yes")
+
+    index = client.get(reverse("admin:index")).content.decode()
+    assert pending.reference in index and failed.reference in index
+    assert "Cancelada. Motivo: Cliente saiu" in index
+    assert "Enviada de novo ao gateway (nova tentativa)." in index
+    history = client.get(reverse("admin:billing_charge_history", args=[pending.pk])).content.decode()
+    assert "Cancelada. Motivo: Cliente saiu" in history
+
+
+def test_carne_cancel_is_recorded_on_the_carne_and_each_installment(client, operator, customer):
+    carne = factories.CarneFactory(customer=customer)
+    installments = [
+        factories.ChargeFactory(
+            customer=customer,
+            carne=carne,
+            installment_number=n,
+            reference=f"{carne.reference}-{n:02d}",
+            state=ChargeState.PENDING,
+        )
+        for n in (1, 2)
+    ]
+    client.force_login(operator)
+    _action(client, reverse("admin:billing_carne_changelist"), "cancel_carnes", [carne.pk], post="yes")
+    assert LogEntry.objects.filter(object_id=str(carne.pk), content_type__model="carne").count() == 1
+    for charge in installments:
+        assert LogEntry.objects.get(
+            object_id=str(charge.pk), content_type__model="charge"
+        ).change_message == ("Cancelada.")
