@@ -224,9 +224,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_ISSUING_MARGIN_SECONDS = env.int("SWEEP_ISSUING_MARGIN_SECONDS", default=60)
 SWEEP_MIN_AGE_SECONDS = env.int("SWEEP_MIN_AGE_SECONDS", default=300)
 SWEEP_LEASE_SECONDS = env.int("SWEEP_LEASE_SECONDS", default=600)
-# Per bank account request rate (BankAccount.requests_per_second) is counted in the default cache.
-# The file cache default counts per machine only; set CACHE_URL=redis://... when workers run on
-# several machines so they share one budget. A call waits at most this long for its turn.
+# Every rate limit (gateway calls per bank account, portal and notification requests per address) is
+# counted by core.ratelimit in the default cache: atomic on Redis, the file cache and local memory
+# (docs/security.md). The file cache default counts per machine only; set CACHE_URL=redis://... when
+# workers run on several machines so they share one budget. A gateway call waits at most this long.
 GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS", default=10.0)
 
 # --- Gateways -----------------------------------------------------------------------------------
@@ -237,6 +238,16 @@ JUNO_SANDBOX_BASE_URL = env.str(
     "JUNO_SANDBOX_BASE_URL", default="http://127.0.0.1:8101/boletofacil/integration/api/v1/"
 )
 MYCONTAS_URL = env.str("MYCONTAS_URL", default="http://127.0.0.1:8102/servicoweb")
+# Every service URL of each gateway: links on their origins may be shown (core.links).
+GATEWAY_SERVICE_URLS: dict[str, list[str]] = {
+    "juno": [JUNO_BASE_URL, JUNO_SANDBOX_BASE_URL],
+    "mycontas": [MYCONTAS_URL],
+}
+# The domains (and their subdomains) whose https links each gateway may give us: boleto, checkout and
+# carnê pages. Any other link a gateway answer or notification carries is never stored or shown.
+JUNO_LINK_DOMAINS = ["boletobancario.com", "juno.com.br"]
+MYCONTAS_LINK_DOMAINS = ["mycontas.com.br"]
+GATEWAY_LINK_DOMAINS: dict[str, list[str]] = {"juno": JUNO_LINK_DOMAINS, "mycontas": MYCONTAS_LINK_DOMAINS}
 GATEWAY_CONNECT_TIMEOUT = env.float("GATEWAY_CONNECT_TIMEOUT", default=5.0)
 GATEWAY_READ_TIMEOUT = env.float("GATEWAY_READ_TIMEOUT", default=30.0)
 GATEWAY_LOG_BODY_LIMIT = env.int("GATEWAY_LOG_BODY_LIMIT", default=8192)

@@ -11,12 +11,16 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from billing.portal.ratelimit import WINDOW_SECONDS, over_limit
 from billing.portal.selectors import current_provider, portal_customer, portal_page
 from billing.services.dates import today
+from core import ratelimit
 
 #: Subscribers are in Brazil: the portal speaks Brazilian Portuguese whatever the browser asks.
 PORTAL_LANGUAGE = "pt-br"
+#: The portal's limit counts requests per client address over this many seconds.
+WINDOW_SECONDS = 60
+#: Seconds a subscriber is asked to wait when the limiter's store (Redis) is unreachable.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 
 def _private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -42,9 +46,20 @@ def _notice(request: HttpRequest, template: str, *, status: int) -> HttpResponse
 @require_GET
 @_private_page
 def portal(request: HttpRequest, token: str) -> HttpResponse:
-    if over_limit(request, scope="portal", limit=settings.PORTAL_RATE_LIMIT_PER_MINUTE):
+    # REMOTE_ADDR only: config.proxy rewrites it from a trusted proxy's X-Real-IP; any header the
+    # client sends itself is whatever the client wants it to be.
+    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    try:
+        decision = ratelimit.hit(
+            f"portal:{address}", limit=settings.PORTAL_RATE_LIMIT_PER_MINUTE, window=WINDOW_SECONDS
+        )
+    except ratelimit.LimiterUnavailable:
+        response = _notice(request, "portal/unavailable.html", status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response
+    if not decision.allowed:
         response = _notice(request, "portal/rate_limited.html", status=429)
-        response["Retry-After"] = str(WINDOW_SECONDS)
+        response["Retry-After"] = decision.retry_after_header
         return response
     customer = portal_customer(token)
     if customer is None:

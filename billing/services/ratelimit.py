@@ -1,16 +1,9 @@
-"""Per bank account request rate, shared by every worker: a fixed-window counter in the cache.
+"""Per bank account request rate, shared by every worker, counted by the one limiter (core.ratelimit).
 
-Each account gets ``BankAccount.requests_per_second`` calls per window. A window is one second
-(or ``1 / rate`` seconds when the rate is below one, with one call in it). The counter lives in
-Django's default cache. On Redis (``CACHE_URL=redis://...``, the setting to use when workers run on
-several machines) it is bumped with ``INCR`` and ``EXPIRE`` in one pipelined round trip (``INCR`` is
-atomic; Django's own ``add`` + ``incr`` take three). Other caches use ``add`` + ``incr``: the file
-cache of the embedded default is shared by the processes of one machine only, and its ``incr`` is a
-read-then-write, so under heavy contention it may let a few calls too many through; it is a budget
-for one machine, not a guarantee.
-
-A fixed window allows a burst of up to twice the rate across a window boundary; gateways tolerate
-that, and it costs one cache round trip per call instead of a lock.
+Each account gets ``BankAccount.requests_per_second`` calls per second: at most ``floor(rate)`` calls
+in any one-second interval (one call per ``1 / rate`` seconds when the rate is below one). The limiter
+is atomic on Redis (every machine shares the budget) and on the file cache of the embedded default
+(the processes of one machine share it); see core/ratelimit.py.
 
 The wait happens with no database lock held: :func:`rate_limited` wraps the adapter that
 ``gateway_for`` builds, and the services call the gateway only between their short transactions.
@@ -27,10 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
+from core import ratelimit as limiter
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -67,38 +59,16 @@ def window_for(per_second: Decimal | float) -> tuple[float, int]:
     return 1.0 / rate, 1
 
 
-def count_call(key: str, timeout: int) -> int:
-    """Add one to the window's counter (created with ``timeout``) and return the new count.
-
-    Django's cache API has no increment-with-expiry, so on Redis this takes the backend's own client
-    (``RedisCache._cache``, a private attribute; tests/billing/test_ratelimit.py pins it).
-    """
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(key)
-        pipe = backend._cache.get_client(redis_key, write=True).pipeline(transaction=False)
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, timeout)  # each window has its own key: it expires after its last use
-        return int(pipe.execute()[0])
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr: a fresh window
-        cache.add(key, 1, timeout=timeout)
-        return 1
-
-
-def try_acquire(account_id: int, per_second: Decimal | float, *, now: float | None = None) -> float:
-    """Take one slot if the current window has one: 0.0, else the seconds until the next window."""
+def try_acquire(account_id: int, per_second: Decimal | float) -> float:
+    """Take one slot of this account if it has one: 0.0, else the seconds until one frees."""
     length, allowed = window_for(per_second)
-    now = time.time() if now is None else now
-    window = int(now // length)
-    key = f"ratelimit:account:{account_id}:{window}"
-    timeout = int(math.ceil(length)) + 2
-    used = count_call(key, timeout)
-    if used <= allowed:
-        return 0.0
-    return (window + 1) * length - now
+    try:
+        decision = limiter.hit(f"gateway-account:{account_id}", limit=allowed, window=length)
+    except limiter.LimiterUnavailable as exc:
+        raise GatewayUnavailable(
+            _("The rate limiter's store is unreachable; nothing was sent, retrying later."), maybe_sent=False
+        ) from exc
+    return 0.0 if decision.allowed else decision.retry_after
 
 
 def acquire(
@@ -115,7 +85,7 @@ def acquire(
         delay = try_acquire(account_id, per_second)
         if delay <= 0:
             return waited
-        # A little jitter so the waiting callers do not all hit the next window's first instant.
+        # A little jitter so the waiting callers do not all ask again at the same instant.
         delay += random.uniform(0, min(0.05, delay))
         if waited + delay > max_wait:
             raise RateLimited(

@@ -9,6 +9,7 @@ from html import unescape
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import override_settings
 
 from billing.models import ChargeState, Payment
 from customers.models import Customer
@@ -226,6 +227,21 @@ def test_rate_limit_per_address(client, customer, settings):
     assert client.get("/portal/" + "y" * 43 + "/").status_code == 429
     # Another address has its own counter.
     assert client.get(url(customer), REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+def test_redis_down_answers_a_readable_503_page(client, customer):
+    closed_port = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+    }
+    with override_settings(CACHES={"default": closed_port}):
+        response = client.get(url(customer))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response["Cache-Control"] == "no-store"
+    body = unescape(response.content.decode())
+    assert "Temporariamente indisponível" in body and "Tente novamente em alguns minutos" in body
+    assert customer.name not in body
 
 
 def test_rate_limit_window_resets_next_minute(client, customer, settings):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from billing.services import ratelimit
 from billing.services.gateway_access import gateway_for
 from gateways.base import GatewayUnavailable
+from tests.core.concurrency import caches_setting, hammer_in_processes, most_allowed, redis_url
 
 
 @pytest.fixture(autouse=True)
@@ -29,18 +32,33 @@ def test_window_for_rates_above_and_below_one():
         ratelimit.window_for(0)
 
 
-def test_fixed_window_allows_rate_then_waits_for_the_next_window():
-    now = 1000.2
-    assert [ratelimit.try_acquire(1, 3, now=now) for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = ratelimit.try_acquire(1, 3, now=now)
-    assert wait == pytest.approx(0.8)
-    assert ratelimit.try_acquire(2, 3, now=now) == 0.0  # another account has its own budget
-    assert ratelimit.try_acquire(1, 3, now=1001.0) == 0.0  # next window
+def test_an_account_gets_its_rate_then_waits_for_the_oldest_call_to_leave_the_second():
+    with time_machine.travel(1000.2, tick=False) as traveller:
+        assert [ratelimit.try_acquire(1, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+        traveller.shift(0.5)
+        assert ratelimit.try_acquire(1, 3) == pytest.approx(0.5)
+        assert ratelimit.try_acquire(2, 3) == 0.0  # another account has its own budget
+        traveller.shift(0.5)
+        assert ratelimit.try_acquire(1, 3) == 0.0
 
 
 def test_slow_rate_gives_one_call_per_long_window():
-    assert ratelimit.try_acquire(7, Decimal("0.5"), now=2000.5) == 0.0
-    assert ratelimit.try_acquire(7, Decimal("0.5"), now=2001.5) == pytest.approx(0.5)
+    with time_machine.travel(2000.5, tick=False) as traveller:
+        assert ratelimit.try_acquire(7, Decimal("0.5")) == 0.0
+        traveller.shift(1)
+        assert ratelimit.try_acquire(7, Decimal("0.5")) == pytest.approx(1.0)
+
+
+def test_an_unreachable_limiter_store_is_a_gateway_unavailable_that_sent_nothing(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    with pytest.raises(GatewayUnavailable) as exc:
+        ratelimit.try_acquire(1, 3)
+    assert exc.value.maybe_sent is False
 
 
 def test_acquire_sleeps_until_a_slot_and_gives_up_after_max_wait(monkeypatch):
@@ -95,34 +113,16 @@ def test_gateway_for_applies_the_account_rate(juno_account, monkeypatch):
     assert wrapped._account_id == juno_account.pk and wrapped._per_second == Decimal("3.00")
 
 
-def redis_url() -> str:
-    import os
-
-    for name in ("CACHE_URL", "CELERY_BROKER_URL"):
-        value = os.environ.get(name, "")
-        if value.startswith("redis://"):
-            return value
-    return ""
+REDIS_URL = redis_url()
 
 
-@pytest.mark.skipif(not redis_url(), reason="needs Redis (CACHE_URL or CELERY_BROKER_URL=redis://...)")
-def test_redis_counter_is_shared_atomic_and_expires(settings):
-    """On Redis the counter is one pipelined round trip; concurrent callers never share a slot."""
-    import secrets
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.core.cache import caches
-
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url()}
-    }
-    key = f"ratelimit:test:{secrets.token_hex(8)}"
-    with ThreadPoolExecutor(8) as pool:
-        counts = list(pool.map(lambda _: ratelimit.count_call(key, 5), range(200)))
-    assert sorted(counts) == list(range(1, 201))
-    backend = caches["default"]
-    client = backend._cache.get_client(backend.make_and_validate_key(key))
-    assert 0 < client.ttl(backend.make_and_validate_key(key)) <= 5
-    account = 900_000 + secrets.randbelow(100_000)
-    now = 3000.0
-    assert [ratelimit.try_acquire(account, 2, now=now) for _ in range(3)] == [0.0, 0.0, 1.0]
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind", ["file", pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="no Redis"))]
+)
+def test_gateway_calls_of_one_account_from_many_processes_hold_ten_per_second(kind, tmp_path):
+    """Worker processes sharing an account rated 10/s: no more than 10 calls go out in a second."""
+    caches = caches_setting(kind, tmp_path)
+    account = str(800_000 + secrets.randbelow(100_000))
+    passed, most = most_allowed(10, 1.0, hammer_in_processes(caches, target="gateway", key=account))
+    assert 10 <= passed <= most

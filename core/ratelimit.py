@@ -1,0 +1,189 @@
+"""The one rate limiter: at most ``limit`` hits per ``window`` seconds for a key, atomically.
+
+Every limit of the product goes through :func:`hit`: gateway calls per bank account, the portal's
+requests per address, the notification endpoints' requests per address. It is a sliding log: the
+store keeps the instants of the hits it allowed during the last ``window`` seconds, and a hit is
+allowed only while fewer than ``limit`` of them remain. So no interval of ``window`` seconds, wherever
+it starts, ever holds more than ``limit`` allowed hits (a fixed window lets twice the limit through
+across a boundary).
+
+Atomicity, per cache backend of ``CACHES["default"]`` (the only state is there):
+
+* Redis (``CACHE_URL=redis://...``, shared by every machine): one Lua script per hit (prune, count,
+  add), which Redis runs as a single command; machines' clocks are assumed NTP-synchronised.
+* File cache (the embedded default; processes of one machine): the read-modify-write of the key
+  happens under an exclusive ``flock`` on one of 256 lock files under ``<cache dir>/ratelimit-locks``,
+  shared by every thread and process that uses the same directory.
+* Local memory (one process; tests): under a process-wide lock.
+
+Any other backend (Memcached, the database cache, the dummy cache) is refused with
+:class:`~django.core.exceptions.ImproperlyConfigured`: its limits would not hold.
+
+When the store cannot be reached (Redis down, cache directory unwritable) :func:`hit` raises
+:class:`LimiterUnavailable`; callers answer a clear "try again later" rather than let traffic through
+unlimited or fail with a 500.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import math
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
+from redis.commands.core import Script
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+#: Cache key prefix of every limiter key.
+PREFIX = "ratelimit:"
+#: Lock stripes of the file and local-memory backends: keys hashing to different stripes never wait
+#: for each other.
+STRIPES = 256
+LOCK_DIRECTORY = "ratelimit-locks"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :func:`hit` decided: ``retry_after`` is 0.0 when allowed, else the seconds until a slot frees."""
+
+    allowed: bool
+    retry_after: float
+
+    @property
+    def retry_after_header(self) -> str:
+        """The ``Retry-After`` header value: whole seconds, at least 1."""
+        return str(max(1, math.ceil(self.retry_after)))
+
+
+class LimiterUnavailable(Exception):
+    """The limiter's store could not be reached: nothing was counted."""
+
+
+def hit(key: str, *, limit: int, window: float, alias: str = "default") -> Decision:
+    """Count one hit on ``key`` if fewer than ``limit`` were allowed in the last ``window`` seconds.
+
+    ``key`` names what is limited (``"portal:203.0.113.7"``); the decision is atomic across every
+    thread, process and (on Redis) machine sharing the cache ``alias``. A refused hit is not counted,
+    so a client that keeps hammering does not push its own slot further away.
+    """
+    if limit < 1 or window <= 0:
+        raise ValueError("limit must be at least 1 and window positive")
+    full_key = PREFIX + key
+    now = time.time()
+    try:
+        backend = caches[alias]
+        if isinstance(backend, RedisCache):
+            return _hit_redis(backend, full_key, limit=limit, window=window, now=now)
+        if isinstance(backend, FileBasedCache):
+            with _file_lock(backend, full_key):
+                return _hit_cache(backend, full_key, limit=limit, window=window, now=now)
+        if isinstance(backend, LocMemCache):
+            with _LOCAL_LOCKS[_stripe(full_key)]:
+                return _hit_cache(backend, full_key, limit=limit, window=window, now=now)
+    except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
+        raise LimiterUnavailable(f"rate limiter store unreachable ({type(exc).__name__})") from exc
+    raise ImproperlyConfigured(unsupported_backend_message(backend))
+
+
+def unsupported_backend_message(backend: Any) -> str:
+    return (
+        f"The rate limiter needs a Redis, file or local-memory cache as CACHES['default']; "
+        f"{type(backend).__module__}.{type(backend).__name__} cannot count atomically."
+    )
+
+
+def supported(backend: Any) -> bool:
+    """True when ``backend`` is one the limiter is atomic on."""
+    return isinstance(backend, RedisCache | FileBasedCache | LocMemCache)
+
+
+def _decide(stamps: list[float], *, limit: int, window: float, now: float) -> tuple[Decision, list[float]]:
+    """The sliding log's rule, shared by the file and local-memory backends."""
+    recent = sorted(stamp for stamp in stamps if stamp > now - window)
+    if len(recent) < limit:
+        return Decision(True, 0.0), [*recent, now]
+    return Decision(False, max(0.0, recent[-limit] + window - now)), recent
+
+
+def _hit_cache(backend: Any, key: str, *, limit: int, window: float, now: float) -> Decision:
+    stamps = backend.get(key) or []
+    decision, kept = _decide(stamps, limit=limit, window=window, now=now)
+    if decision.allowed:
+        backend.set(key, kept, timeout=math.ceil(window) + 1)
+    return decision
+
+
+def _stripe(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=2).digest(), "big") % STRIPES
+
+
+_LOCAL_LOCKS = [threading.Lock() for _ in range(STRIPES)]
+
+
+class _file_lock:  # noqa: N801 - used as a context manager, reads like one
+    """An exclusive ``flock`` on the key's stripe file in the cache directory."""
+
+    def __init__(self, backend: FileBasedCache, key: str) -> None:
+        directory = os.path.join(backend._dir, LOCK_DIRECTORY)  # type: ignore[attr-defined]
+        self.path = os.path.join(directory, f"{_stripe(key):03d}.lock")
+        self.directory = directory
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            os.makedirs(self.directory, 0o700, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing the descriptor releases the lock
+
+
+# Prune what left the window, count, and add this hit only when under the limit: one command for
+# Redis, so no two clients ever see the same count. Scores are the hits' instants; members are
+# random so two hits at the same instant are two entries. Floats are returned as strings (Lua numbers
+# would be truncated to integers on the way out).
+_LUA = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
+  return {1, '0'}
+end
+local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return {0, tostring(tonumber(oldest[2]) + window - now)}
+"""
+
+_script: Script | None = None
+
+
+def _hit_redis(backend: RedisCache, key: str, *, limit: int, window: float, now: float) -> Decision:
+    # Django's cache API has no scripting: this takes the backend's own redis-py client
+    # (``RedisCache._cache``, a private attribute; tests/core/test_ratelimit.py pins it).
+    global _script
+    redis_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(redis_key, write=True)
+    if _script is None:
+        _script = client.register_script(_LUA)  # EVALSHA, loading the script when Redis lacks it
+    allowed, retry_after = _script(
+        keys=[redis_key], args=[repr(now), repr(float(window)), limit, secrets.token_hex(8)], client=client
+    )
+    return Decision(bool(int(allowed)), max(0.0, float(retry_after)))

@@ -1,0 +1,131 @@
+"""The one limiter: sliding-log semantics, and real concurrency on every supported backend."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import time_machine
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+
+from core import ratelimit
+from core.ratelimit import Decision, LimiterUnavailable, hit
+from tests.core.concurrency import caches_setting, hammer_in_processes, most_allowed, redis_url, run_for
+
+REDIS_URL = redis_url()
+BACKENDS = [
+    "file",
+    "locmem",
+    pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="no Redis")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, settings, tmp_path):
+    settings.CACHES = caches_setting(request.param, tmp_path)
+    return request.param
+
+
+def test_allows_limit_then_refuses_with_the_wait_until_the_oldest_hit_leaves(backend):
+    with time_machine.travel(1_000_000.0, tick=False) as traveller:
+        assert [hit("k", limit=3, window=10).allowed for _ in range(3)] == [True, True, True]
+        traveller.shift(4)
+        refused = hit("k", limit=3, window=10)
+        assert refused.allowed is False and refused.retry_after == pytest.approx(6, abs=0.01)
+        assert refused.retry_after_header == "6"
+        assert hit("other", limit=3, window=10).allowed  # each key has its own budget
+        traveller.shift(6.01)
+        # The three first hits left the window; the refused one never counted.
+        assert [hit("k", limit=3, window=10).allowed for _ in range(4)] == [True, True, True, False]
+
+
+def test_refused_hits_do_not_count(backend):
+    with time_machine.travel(2_000_000.0, tick=False) as traveller:
+        assert hit("k", limit=1, window=1).allowed
+        for _ in range(20):
+            traveller.shift(0.04)
+            assert not hit("k", limit=1, window=1).allowed
+        traveller.shift(0.25)  # one second after the only allowed hit
+        assert hit("k", limit=1, window=1).allowed
+
+
+def test_no_window_boundary_lets_twice_the_limit_through(backend):
+    """A fixed window allows 2 x limit around its boundary; the sliding log never more than limit."""
+    with time_machine.travel(3_000_000.9, tick=False) as traveller:
+        assert sum(hit("k", limit=5, window=1).allowed for _ in range(5)) == 5
+        traveller.shift(0.2)  # crossed a whole second
+        assert sum(hit("k", limit=5, window=1).allowed for _ in range(5)) == 0
+
+
+def test_bad_arguments_and_unsupported_backends_are_refused(settings):
+    with pytest.raises(ValueError):
+        hit("k", limit=0, window=1)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with pytest.raises(ImproperlyConfigured, match="cannot count atomically"):
+        hit("k", limit=1, window=1)
+    assert not ratelimit.supported(caches["default"])
+
+
+def test_unreachable_redis_raises_limiter_unavailable(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    with pytest.raises(LimiterUnavailable):
+        hit("k", limit=1, window=1)
+
+
+def test_unwritable_cache_directory_raises_limiter_unavailable(settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(blocker),
+        }
+    }
+    with pytest.raises(LimiterUnavailable):
+        hit("k", limit=1, window=1)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="no Redis")
+def test_redis_key_expires_after_the_window(settings, tmp_path):
+    settings.CACHES = caches_setting("redis", tmp_path)
+    assert hit("k", limit=2, window=3) == Decision(True, 0.0)
+    backend = caches["default"]
+    key = backend.make_and_validate_key(ratelimit.PREFIX + "k")
+    client = backend._cache.get_client(key)  # the private attribute the limiter relies on
+    assert 0 < client.pttl(key) <= 4000
+    assert client.zcard(key) == 1
+
+
+@pytest.mark.slow
+def test_threads_never_get_more_than_the_limit_in_a_second(backend):
+    """32 threads hammer one key for 0.8 s: 10 pass in each second they span (one, on an idle machine)."""
+    key = f"threads:{secrets.token_hex(4)}"
+    hit(key + ":warm", limit=1, window=1)  # connections and directories exist before the start
+    start = threading.Barrier(32)
+
+    def worker(_: int) -> tuple[int, float, float]:
+        start.wait()
+        return run_for(0.8, lambda: hit(key, limit=10, window=1.0).allowed)
+
+    with ThreadPoolExecutor(32) as pool:
+        passed, most = most_allowed(10, 1.0, list(pool.map(worker, range(32))))
+    assert 10 <= passed <= most
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind", ["file", pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="no Redis"))]
+)
+def test_processes_never_get_more_than_the_limit_in_a_second(kind, tmp_path):
+    caches = caches_setting(kind, tmp_path)
+    runs = hammer_in_processes(caches, target="limiter", key=f"procs:{secrets.token_hex(4)}")
+    passed, most = most_allowed(10, 1.0, runs)
+    assert 10 <= passed <= most
