@@ -15,7 +15,7 @@ help:
 	@echo "make run    - set up (venv, database, demo data, admin login) and start everything on 127.0.0.1"
 	@echo "make test   - install test dependencies and run the whole suite (PYTEST_ARGS=... to pass options)"
 	@echo "make setup  - everything 'run' does before starting the servers"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the import rules between apps and modules (lint-imports)"
 	@echo "make check  - Django's checks, deployment checks under production settings, pending migrations"
 
 $(STAMP): pyproject.toml
@@ -59,6 +59,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 check: install
 	$(PY) manage.py check

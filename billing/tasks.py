@@ -2,42 +2,30 @@
 
 Every task is safe to run twice (the services check the state under a row lock), so messages are
 acknowledged late (settings: ``CELERY_TASK_ACKS_LATE``): a worker killed mid-task gets the message
-redelivered by Redis instead of losing it. Transport errors retry with exponential backoff and full
-jitter; after :data:`MAX_RETRIES` the charge stays ``pending``/``unknown``/``cancel_requested`` and
-the hourly sweep takes it from there. A gateway's rejection is recorded by the service (``failed``)
-and never retried.
+redelivered by Redis instead of losing it. Transport errors retry with :func:`core.queue.backoff`
+(exponential, full jitter); after :data:`MAX_RETRIES` the charge stays ``pending``, ``unknown`` or
+``cancel_requested`` and the hourly sweep takes it from there. A gateway's rejection is recorded by
+the service (``failed``) and never retried.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
 
 from billing.services import charges, sweep
+from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, SWEEP, backoff
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 6
-BACKOFF_BASE_SECONDS = 10
-#: Stays below the Redis visibility timeout (CELERY_BROKER_VISIBILITY_TIMEOUT), asserted in a test.
-BACKOFF_CAP_SECONDS = 600
-
-ISSUE_CHARGE = "billing.issue_charge"
-CANCEL_CHARGE = "billing.cancel_charge"
-SWEEP = "billing.sweep"
 
 #: Errors worth another try later: the gateway's transport, and a busy database (SQLite's lock).
 RETRYABLE = (GatewayUnavailable, OperationalError)
-
-
-def backoff(retries: int) -> int:
-    """Exponential backoff with full jitter: up to 10 s, 20 s, 40 s ... capped at 10 minutes."""
-    return random.randint(1, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**retries))
 
 
 def _retry_or_defer(task: Any, exc: Exception, what: str, charge_id: int) -> str:
@@ -75,6 +63,3 @@ def run_sweep() -> dict[str, int]:
     """The hourly safety net: hands every stranded charge to the tasks above (see services.sweep)."""
     result = sweep.sweep_run(dispatch=sweep.enqueue_dispatch)
     return result.as_dict() if result is not None else {"skipped": 1}
-
-
-from billing.notification_tasks import *  # noqa: E402, F401, F403 - notifications and reconciliation tasks

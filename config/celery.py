@@ -1,7 +1,7 @@
 """The Celery app. Broker and transport options come from Django settings (see config.settings).
 
-Task modules: ``billing.tasks`` (issue, cancel, sweep) and ``billing.notification_tasks``
-(notifications, reconciliation) in every installed app that has them.
+Task modules: ``tasks`` and ``notification_tasks`` in every installed app that has them, found by
+autodiscovery (a worker at start; a web process on its first :func:`core.queue.enqueue`).
 """
 
 from __future__ import annotations

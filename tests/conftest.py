@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import queue
 from tests import factories
 
 
@@ -25,3 +26,13 @@ def mycontas_account(db):
 @pytest.fixture
 def customer(juno_account):
     return factories.CustomerFactory(bank_account=juno_account)
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """What ``core.queue`` hands to the broker (after commit), as (task name, args, countdown)."""
+    sent = []
+    monkeypatch.setattr(
+        queue, "publish", lambda name, args, countdown: sent.append((name, list(args), countdown))
+    )
+    return sent

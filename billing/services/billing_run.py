@@ -40,6 +40,7 @@ from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges, sweep
 from billing.services.dates import due_date_for, next_business_day, today
 from core.errors import ApplicationError
+from core.queue import ISSUE_CHARGE, enqueue
 from customers.models import BillingType, Customer, CustomerStatus
 from providers.models import BankAccount
 
@@ -349,7 +350,12 @@ def count_customers(*, account_id: int | None = None) -> int:
 def billing_run_dispatch(
     result: BillingRunResult, *, sync: bool = False, threads: int = 8, progress: Progress | None = None
 ) -> None:
-    """Queue one issue task per título and per carnê, or (``sync``) issue them here."""
+    """Queue one issue task per título and per carnê, or (``sync``) issue them here.
+
+    Each task leaves once the caller's transaction (if any) commits; the command runs in
+    autocommit, so a broker that refuses the message is counted as ``failed`` here and the charge
+    stays ``pending`` for the sweep.
+    """
     if result.dry_run:
         return
     if sync:
@@ -361,11 +367,9 @@ def billing_run_dispatch(
         )
         logger.info("billing run %s issued in-process: %s", result.month, dict(outcomes))
         return
-    from billing.tasks import issue_charge
-
     for account_id, pk in result.to_issue:
         try:
-            issue_charge.delay(pk)
+            enqueue(ISSUE_CHARGE, pk)
         except Exception as exc:  # broker down: the charge stays pending for the sweep
             logger.warning("billing run: could not queue charge %s: %s", pk, exc)
             result.tally(account_id).failed += 1

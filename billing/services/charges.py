@@ -27,11 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Carne, CarneState, Charge, ChargeState
-from billing.services import queue
 from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
 from billing.services.gateway_access import gateway_for
 from billing.services.transitions import note, recorded_user, transition
+from core import queue
 from core.errors import ApplicationError
 from customers.models import Customer
 from gateways.base import (
@@ -96,7 +96,7 @@ def charge_create(
         charge.save()
         _record_creation(charge, created_by)
         if enqueue:
-            queue.enqueue_issue(charge.pk)
+            queue.enqueue(queue.ISSUE_CHARGE, charge.pk)
     return charge
 
 
@@ -160,8 +160,9 @@ def carne_create(
         for charge in carne.installment_charges.all():
             _record_creation(charge, created_by)
         if enqueue:
-            queue.enqueue_issue(
-                carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0]
+            queue.enqueue(
+                queue.ISSUE_CHARGE,
+                carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0],
             )
     return carne
 
@@ -560,7 +561,7 @@ def charge_confirm_absent(
             if member.state == S.UNKNOWN:
                 transition(member, S.PENDING, actor=actor, reason=why, error_message="")
         if enqueue:
-            queue.enqueue_issue(locked.pk)
+            queue.enqueue(queue.ISSUE_CHARGE, locked.pk)
     return locked
 
 
@@ -578,7 +579,7 @@ def charge_retry(*, charge: Charge, actor: AbstractBaseUser | None = None, enque
                 % {"reference": charge.reference, "state": S(charge.state).label}
             )
         if enqueue:
-            queue.enqueue_issue(charge.pk)
+            queue.enqueue(queue.ISSUE_CHARGE, charge.pk)
     return charge
 
 
@@ -616,7 +617,7 @@ def charge_request_cancel(
         elif state == S.ISSUED:
             transition(locked, S.CANCEL_REQUESTED, actor=actor, reason=why)
             if enqueue:
-                queue.enqueue_cancel(locked.pk)
+                queue.enqueue(queue.CANCEL_CHARGE, locked.pk)
         elif state in (S.CANCEL_REQUESTED, S.CANCELLED):
             pass  # already on its way: cancelling twice is not an error
         elif state in (S.PAID, S.REFUNDED):

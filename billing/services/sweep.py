@@ -34,7 +34,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Charge, ChargeState
-from billing.services import charges, leases, queue
+from billing.services import charges, leases
+from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, enqueue
 from gateways.base import GatewayUnavailable
 from providers.models import BankAccount, Gateway
 
@@ -75,10 +76,7 @@ class SweepResult:
 # --- dispatches ------------------------------------------------------------------------------------
 def enqueue_dispatch(kind: str, charge_id: int) -> str:
     """Queue the task (after commit, like every staff action)."""
-    if kind == CANCEL:
-        queue.enqueue_cancel(charge_id)
-    else:
-        queue.enqueue_issue(charge_id)
+    enqueue(CANCEL_CHARGE if kind == CANCEL else ISSUE_CHARGE, charge_id)
     return "queued"
 
 

@@ -44,11 +44,13 @@ def english(settings):
 @pytest.fixture
 def queued(monkeypatch):
     """What the services hand to Celery, recorded instead of sent (the tasks are not under test)."""
-    from billing.services import queue
+    from core import queue
 
+    kinds = {queue.ISSUE_CHARGE: "issue", queue.CANCEL_CHARGE: "cancel"}
     calls: list[tuple[str, int]] = []
-    monkeypatch.setattr(queue, "enqueue_issue", lambda charge_id: calls.append(("issue", charge_id)))
-    monkeypatch.setattr(queue, "enqueue_cancel", lambda charge_id: calls.append(("cancel", charge_id)))
+    monkeypatch.setattr(
+        queue, "enqueue", lambda name, charge_id, countdown=None: calls.append((kinds[name], charge_id))
+    )
     return calls
 
 

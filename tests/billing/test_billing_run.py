@@ -9,12 +9,13 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import TestCase
 from django.utils.translation import gettext
 
-from billing import tasks
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import billing_run
 from billing.services import charges as svc
+from core import queue
 from customers.models import BillingType, CustomerStatus
 from tests.billing.fakes import FakeGateway
 from tests.factories import CustomerFactory, JunoAccountFactory
@@ -38,15 +39,21 @@ def gateway(monkeypatch):
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    sent = []
-    monkeypatch.setattr(tasks.issue_charge, "delay", lambda pk: sent.append(pk))
-    return sent
+def queued(sent_tasks):
+    """Messages that reached the broker; ``issue_ids`` reads the charge ids out of them."""
+    return sent_tasks
+
+
+def issue_ids(sent):
+    return [args[0] for name, args, _countdown in sent if name == queue.ISSUE_CHARGE]
 
 
 def run(month=DEC, **kw):
-    result = billing_run.billing_run_generate(month=month, **kw)
-    billing_run.billing_run_dispatch(result)
+    # The command runs in autocommit; here the test's transaction stands in for it: tasks leave
+    # when it "commits" at the end of the block.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = billing_run.billing_run_generate(month=month, **kw)
+        billing_run.billing_run_dispatch(result)
     return result
 
 
@@ -69,7 +76,7 @@ def test_titulos_at_plan_amount_and_due_day(juno_account, queued):
     assert charge.state == S.PENDING and charge.reference.startswith("T-")
     assert "12/2026" in charge.description
     assert list(charge.events.values_list("to_state", "actor_label")) == [(S.PENDING, "billing_run")]
-    assert queued == [charge.pk]
+    assert issue_ids(queued) == [charge.pk]
     assert result.total("created") == 1 and result.total("queued") == 1
 
 
@@ -97,7 +104,29 @@ def test_second_run_creates_nothing(juno_account, queued):
     assert again.total("created") == 0 and again.total("skipped") == 5
     assert again.reasons[billing_run.ALREADY_BILLED] == 5
     assert Charge.objects.count() == 5 and ChargeEvent.objects.count() == 5
-    assert len(queued) == 5
+    assert len(issue_ids(queued)) == 5
+
+
+def test_issue_tasks_leave_only_after_the_commit(juno_account, queued):
+    CustomerFactory(bank_account=juno_account)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = billing_run.billing_run_generate(month=DEC)
+        billing_run.billing_run_dispatch(result)
+        assert queued == []  # nothing reaches the broker inside the transaction
+    assert len(issue_ids(queued)) == 1 and result.total("queued") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_refuses_leaves_the_charge_pending_and_counts_it_failed(juno_account, monkeypatch):
+    def refuse(name, args, countdown):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(queue, "publish", refuse)
+    CustomerFactory(bank_account=juno_account)
+    result = billing_run.billing_run_generate(month=DEC)
+    billing_run.billing_run_dispatch(result)  # autocommit, as the command runs: sent at once
+    assert result.total("failed") == 1 and result.total("queued") == 0
+    assert Charge.objects.get().state == S.PENDING
 
 
 def test_inactive_and_blocked_customers_get_nothing(juno_account, queued):
@@ -123,7 +152,7 @@ def test_carne_customer_gets_twelve_installments_from_the_month(juno_account, qu
     assert len(installments) == 12 and carne.installments == 12
     assert installments[0].billing_month == DEC and installments[-1].billing_month == dt.date(2027, 11, 1)
     assert installments[0].due_date == dt.date(2026, 12, 10)
-    assert queued == [installments[0].pk]  # one task per carnê
+    assert issue_ids(queued) == [installments[0].pk]  # one task per carnê
     assert result.total("created") == 12
 
 
@@ -152,7 +181,7 @@ def test_dry_run_writes_nothing(juno_account, queued):
     result = billing_run.billing_run_generate(month=DEC, dry_run=True)
     billing_run.billing_run_dispatch(result)
     assert result.total("created") == 3 + 12
-    assert Charge.objects.count() == 0 and ChargeEvent.objects.count() == 0 and queued == []
+    assert Charge.objects.count() == 0 and ChargeEvent.objects.count() == 0 and issue_ids(queued) == []
 
 
 def test_past_due_dates_are_skipped(juno_account, queued):

@@ -8,6 +8,7 @@ import pytest
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges as svc
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
+from core import queue
 from core.errors import ApplicationError
 from gateways.base import GatewayRejected, GatewayUnavailable, OperationUnsupported
 from tests.billing.fakes import FakeGateway
@@ -81,14 +82,12 @@ def test_create_validates_amount_and_date(customer):
         )
 
 
-def test_create_enqueues_issue_after_commit(customer, django_capture_on_commit_callbacks, monkeypatch):
-    sent = []
-    monkeypatch.setattr("billing.tasks.issue_charge.delay", lambda charge_id: sent.append(charge_id))
+def test_create_enqueues_issue_after_commit(customer, django_capture_on_commit_callbacks, sent_tasks):
     with django_capture_on_commit_callbacks(execute=True):
         charge = svc.charge_create(
             customer=customer, amount=Decimal("10"), due_date=dt.date(2026, 12, 1), description="x"
         )
-    assert sent == [charge.pk]
+    assert sent_tasks == [(queue.ISSUE_CHARGE, [charge.pk], None)]
     assert len(charge.reference) <= 50
 
 

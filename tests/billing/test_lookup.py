@@ -16,6 +16,7 @@ from django.utils import translation
 from billing.models import ChargeEvent, ChargeState
 from billing.services import charges as svc
 from billing.services.gateway_access import gateway_for
+from core import queue
 from core.errors import ApplicationError
 from gateways.base import GatewayUnavailable, IssuedCharge
 from tests import factories
@@ -152,18 +153,17 @@ def test_staff_adopt_a_candidate(customer, gateway, admin_user):
 
 
 def test_staff_confirm_absent_sends_again_with_the_reason_kept(
-    customer, gateway, admin_user, django_capture_on_commit_callbacks, monkeypatch
+    customer, gateway, admin_user, django_capture_on_commit_callbacks, sent_tasks
 ):
     charge = unknown_charge(customer, gateway, created=False)
     gateway.others = [someone_elses("555", amount=Decimal("99.90"))]
     svc.charge_issue(charge_id=charge.pk)
     with pytest.raises(ApplicationError):
         svc.charge_confirm_absent(charge=charge, actor=admin_user, reason="  ")
-    queued = []
-    monkeypatch.setattr(svc.queue, "enqueue_issue", queued.append)
-    charge = svc.charge_confirm_absent(
-        charge=charge, actor=admin_user, reason="Checked the Juno panel: 555 is another customer's"
-    )
-    assert charge.state == S.PENDING and queued == [charge.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        charge = svc.charge_confirm_absent(
+            charge=charge, actor=admin_user, reason="Checked the Juno panel: 555 is another customer's"
+        )
+    assert charge.state == S.PENDING and sent_tasks == [(queue.ISSUE_CHARGE, [charge.pk], None)]
     event = charge.events.get(to_state=S.PENDING, actor=admin_user)
     assert "Checked the Juno panel" in event.reason

@@ -18,6 +18,7 @@ from billing import tasks
 from billing.models import Charge, ChargeState, Lease
 from billing.services import charges as svc
 from billing.services import leases, sweep
+from core import queue
 from gateways.base import GatewayRejected, GatewayUnavailable
 from tests.billing.fakes import FakeGateway
 from tests.factories import CustomerFactory
@@ -127,11 +128,8 @@ def test_finished_charges_are_not_touched(customer, gateway):
 
 
 def test_enqueue_sweep_queues_one_task_per_charge_and_one_per_carne(
-    customer, gateway, django_capture_on_commit_callbacks, monkeypatch
+    customer, gateway, django_capture_on_commit_callbacks, sent_tasks
 ):
-    issued, cancelled = [], []
-    monkeypatch.setattr(tasks.issue_charge, "delay", lambda pk: issued.append(pk))
-    monkeypatch.setattr(tasks.cancel_charge, "delay", lambda pk: cancelled.append(pk))
     pending = make(customer)
     unknown = make(customer, S.UNKNOWN)
     to_cancel = make(customer, S.CANCEL_REQUESTED)
@@ -146,6 +144,8 @@ def test_enqueue_sweep_queues_one_task_per_charge_and_one_per_carne(
     Charge.objects.filter(carne=carne).update(state_changed_at=timezone.now() - LONG_AGO)
     with django_capture_on_commit_callbacks(execute=True):
         result = tasks.run_sweep.apply().get()
+    issued = [args[0] for name, args, _countdown in sent_tasks if name == queue.ISSUE_CHARGE]
+    cancelled = [args[0] for name, args, _countdown in sent_tasks if name == queue.CANCEL_CHARGE]
     first = carne.installment_charges.order_by("installment_number").first()
     assert sorted(issued) == sorted([pending.pk, unknown.pk, first.pk])
     assert cancelled == [to_cancel.pk]

@@ -12,6 +12,7 @@ from billing import tasks
 from billing.models import Charge, ChargeState
 from billing.services import charges as svc
 from config.celery import app
+from core import queue
 from gateways.base import GatewayRejected, GatewayUnavailable
 from tests.billing.fakes import FakeGateway
 
@@ -65,42 +66,30 @@ def test_broker_settings_make_redelivery_safe():
 
 def test_every_retry_countdown_is_below_the_visibility_timeout():
     countdowns = [tasks.backoff(r) for r in range(tasks.MAX_RETRIES + 1) for _ in range(200)]
-    assert max(countdowns) <= tasks.BACKOFF_CAP_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+    assert max(countdowns) <= queue.BACKOFF_CAP_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     assert min(countdowns) >= 1
 
 
-def test_backoff_grows_exponentially_with_full_jitter():
-    for retries in range(8):
-        ceiling = min(tasks.BACKOFF_CAP_SECONDS, tasks.BACKOFF_BASE_SECONDS * 2**retries)
-        samples = {tasks.backoff(retries) for _ in range(300)}
-        assert max(samples) <= ceiling
-        assert len(samples) > 1  # jitter: not one fixed delay for every worker
-
-
 def test_staff_create_enqueues_issue_only_after_commit(
-    customer, django_capture_on_commit_callbacks, monkeypatch
+    customer, django_capture_on_commit_callbacks, sent_tasks
 ):
-    sent = []
-    monkeypatch.setattr(tasks.issue_charge, "delay", lambda charge_id: sent.append(charge_id))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         charge = svc.charge_create(
             customer=customer, amount=Decimal("10"), due_date=dt.date(2026, 12, 1), description="x"
         )
-        assert sent == []  # nothing reaches the broker inside the transaction
+        assert sent_tasks == []  # nothing reaches the broker inside the transaction
     assert len(callbacks) == 1
     callbacks[0]()
-    assert sent == [charge.pk]
+    assert sent_tasks == [(queue.ISSUE_CHARGE, [charge.pk], None)]
 
 
 def test_cancel_request_enqueues_cancel_after_commit(
-    customer, gateway, django_capture_on_commit_callbacks, monkeypatch
+    customer, gateway, django_capture_on_commit_callbacks, sent_tasks
 ):
-    sent = []
-    monkeypatch.setattr(tasks.cancel_charge, "delay", lambda charge_id: sent.append(charge_id))
     charge = svc.charge_issue(charge_id=make_charge(customer).pk)
     with django_capture_on_commit_callbacks(execute=True):
         svc.charge_request_cancel(charge=charge)
-    assert sent == [charge.pk]
+    assert sent_tasks == [(queue.CANCEL_CHARGE, [charge.pk], None)]
 
 
 def test_issue_task_issues_and_is_safe_twice(customer, gateway):

@@ -27,11 +27,13 @@ def english(settings):
 
 @pytest.fixture
 def queued(monkeypatch):
-    from billing.services import queue
+    from core import queue
 
+    kinds = {queue.ISSUE_CHARGE: "issue", queue.CANCEL_CHARGE: "cancel"}
     calls: list[tuple[str, int]] = []
-    monkeypatch.setattr(queue, "enqueue_issue", lambda charge_id: calls.append(("issue", charge_id)))
-    monkeypatch.setattr(queue, "enqueue_cancel", lambda charge_id: calls.append(("cancel", charge_id)))
+    monkeypatch.setattr(
+        queue, "enqueue", lambda name, charge_id, countdown=None: calls.append((kinds[name], charge_id))
+    )
     return calls
 
 
