@@ -16,4 +16,5 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("", include("billing.api.urls")),
     path("", include("billing.portal.urls")),
+    path("", include("billing.printing.urls")),
 ]

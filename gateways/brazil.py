@@ -99,6 +99,17 @@ def linha_digitavel(code: str) -> str:
     return f"{field1}{mod10(field1)}{field2}{mod10(field2)}{field3}{mod10(field3)}{code[4]}{code[5:19]}"
 
 
+def barcode_from_linha(line: str) -> str:
+    """The 44-digit barcode a 47-digit linha digitável encodes (the inverse of :func:`linha_digitavel`).
+
+    Check digits are not verified here: see :func:`is_valid_linha_digitavel`.
+    """
+    line = digits(line)
+    if len(line) != 47:
+        raise ValueError("a linha digitável has 47 digits")
+    return line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+
+
 def is_valid_linha_digitavel(line: str) -> bool:
     """True when the three field digits and the general digit of a 47-digit line all check."""
     line = digits(line)
@@ -107,5 +118,5 @@ def is_valid_linha_digitavel(line: str) -> bool:
     fields = ((line[0:9], line[9]), (line[10:20], line[20]), (line[21:31], line[31]))
     if any(str(mod10(body)) != digit for body, digit in fields):
         return False
-    code = line[0:4] + line[32] + line[33:47] + line[4:9] + line[10:20] + line[21:31]
+    code = barcode_from_linha(line)
     return int(code[4]) == mod11_general(code[:4] + code[5:])

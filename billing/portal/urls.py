@@ -8,4 +8,6 @@ app_name = "portal"
 
 urlpatterns = [
     path("portal/<str:token>/", views.portal, name="page"),
+    path("portal/<str:token>/boleto/<int:charge_id>/print/", views.charge_print, name="charge_print"),
+    path("portal/<str:token>/carne/<int:carne_id>/print/", views.carne_print, name="carne_print"),
 ]

@@ -8,12 +8,16 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from billing.portal.selectors import current_provider, portal_customer, portal_page
+from billing.printing.selectors import slips_for_carne, slips_for_charge
+from billing.printing.views import render_slips
 from billing.services.dates import today
 from core import ratelimit
+from customers.models import Customer
 
 #: Subscribers are in Brazil: the portal speaks Brazilian Portuguese whatever the browser asks.
 PORTAL_LANGUAGE = "pt-br"
@@ -43,16 +47,13 @@ def _notice(request: HttpRequest, template: str, *, status: int) -> HttpResponse
     return render(request, template, {"provider": current_provider()}, status=status)
 
 
-@require_GET
-@_private_page
-def portal(request: HttpRequest, token: str) -> HttpResponse:
+def _limited(request: HttpRequest, *, scope: str, limit: int) -> HttpResponse | None:
+    """The page to answer when this address is over ``limit`` requests a minute, else None."""
     # REMOTE_ADDR only: config.proxy rewrites it from a trusted proxy's X-Real-IP; any header the
     # client sends itself is whatever the client wants it to be.
     address = request.META.get("REMOTE_ADDR", "") or "unknown"
     try:
-        decision = ratelimit.hit(
-            f"portal:{address}", limit=settings.PORTAL_RATE_LIMIT_PER_MINUTE, window=WINDOW_SECONDS
-        )
+        decision = ratelimit.hit(f"{scope}:{address}", limit=limit, window=WINDOW_SECONDS)
     except ratelimit.LimiterUnavailable:
         response = _notice(request, "portal/unavailable.html", status=503)
         response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
@@ -61,8 +62,51 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
         response = _notice(request, "portal/rate_limited.html", status=429)
         response["Retry-After"] = decision.retry_after_header
         return response
+    return None
+
+
+def _customer_or_refusal(request: HttpRequest, token: str) -> Customer | HttpResponse:
+    """The token's customer, or the page to answer instead (rate limited, or not found)."""
+    refused = _limited(request, scope="portal", limit=settings.PORTAL_RATE_LIMIT_PER_MINUTE)
+    if refused is not None:
+        return refused
     customer = portal_customer(token)
     if customer is None:
         return _notice(request, "portal/not_found.html", status=404)
+    return customer
+
+
+@require_GET
+@_private_page
+def portal(request: HttpRequest, token: str) -> HttpResponse:
+    customer = _customer_or_refusal(request, token)
+    if isinstance(customer, HttpResponse):
+        return customer
     page = portal_page(customer=customer, today=today())
     return render(request, "portal/page.html", {"page": page})
+
+
+@require_GET
+@_private_page
+def charge_print(request: HttpRequest, token: str, charge_id: int) -> HttpResponse:
+    """A subscriber prints one of their open boletos (the CPF is masked as on the portal)."""
+    customer = _customer_or_refusal(request, token)
+    if isinstance(customer, HttpResponse):
+        return customer
+    book = slips_for_charge(charge_id=charge_id, today=today(), customer_id=customer.pk)
+    if book is None:
+        return _notice(request, "portal/not_found.html", status=404)
+    return render_slips(request, book, back_url=reverse("portal:page", args=[token]))
+
+
+@require_GET
+@_private_page
+def carne_print(request: HttpRequest, token: str, carne_id: int) -> HttpResponse:
+    """A subscriber prints the open installments of a carnê, one slip each."""
+    customer = _customer_or_refusal(request, token)
+    if isinstance(customer, HttpResponse):
+        return customer
+    book = slips_for_carne(carne_id=carne_id, today=today(), customer_id=customer.pk)
+    if book is None or not book.slips:
+        return _notice(request, "portal/not_found.html", status=404)
+    return render_slips(request, book, back_url=reverse("portal:page", args=[token]))
