@@ -21,11 +21,13 @@ from django_stubs_ext import StrOrPromise
 CONFIRMATION_TEMPLATE = "admin/cobranca/action_confirmation.html"
 
 
-def badge(text: object, color: str) -> SafeString:
+def badge(text: object, color: str, title: object = "") -> SafeString:
+    """A coloured label; ``title`` (shown on hover) may say more than the label has room for."""
     return format_html(
         '<span class="cobranca-badge" style="background:{};color:#fff;padding:1px 7px;'
-        'border-radius:9px;font-size:11px;white-space:nowrap">{}</span>',
+        'border-radius:9px;font-size:11px;white-space:nowrap"{}>{}</span>',
         color,
+        format_html(' title="{}"', title) if title else "",
         text,
     )
 

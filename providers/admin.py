@@ -43,7 +43,7 @@ def private_host_warning(url: str) -> str:
 class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
     form = BankAccountForm
     change_form_template = "admin/providers/bankaccount/change_form.html"
-    list_display = ("name", "gateway", "environment", "cedente", "state", "active", "updated_at")
+    list_display = ("name", "gateway", "environment", "active", "state", "updated_at")
     list_filter = ("gateway", "active", "state")
     search_fields = ("name", "cedente", "account_code")
     readonly_fields = ("public_id_display", "environment", "created_at", "updated_at")

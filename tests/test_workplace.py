@@ -301,3 +301,168 @@ def test_carne_cancel_is_recorded_on_the_carne_and_each_installment(client, oper
         assert LogEntry.objects.get(
             object_id=str(charge.pk), content_type__model="charge"
         ).change_message == ("Cancelada.")
+
+
+# --- the charge list opens on what needs doing --------------------------------------------------------
+@pytest.fixture
+def spread(customer):
+    """Charges around 'today' (10/12/2026): open ones early and late, settled ones in between."""
+    day = dt.date(2026, 12, 10)
+
+    def make(state, offset, **extra):
+        return factories.ChargeFactory(
+            customer=customer, state=state, due_date=day + dt.timedelta(days=offset), **extra
+        )
+
+    return {
+        "late_3": make(ChargeState.ISSUED, -3),
+        "late_10": make(ChargeState.ISSUED, -10),
+        "late_45": make(ChargeState.ISSUED, -45),
+        "late_90": make(ChargeState.CANCEL_REQUESTED, -90),
+        "failed": make(ChargeState.FAILED, 5),
+        "next": make(ChargeState.ISSUED, 20),
+        "paid": make(ChargeState.PAID, -30),
+        "paid_future": make(ChargeState.PAID, 40),
+        "cancelled": make(ChargeState.CANCELLED, -5),
+    }
+
+
+def _listed(client, query: str = "") -> list[int]:
+    response = client.get(reverse("admin:billing_charge_changelist") + query)
+    assert response.status_code == 200
+    return [c.pk for c in response.context["cl"].result_list]
+
+
+@pytest.fixture
+def on_the_10th():
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 12, 10, 12, 0, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+def test_charges_open_on_open_charges_nearest_due_date_first(client, superuser, spread, on_the_10th):
+    client.force_login(superuser)
+    expected = ["late_90", "late_45", "late_10", "late_3", "failed", "next"]
+    assert _listed(client) == [spread[key].pk for key in expected]
+    html = client.get(reverse("admin:billing_charge_changelist")).content.decode()
+    assert "Situação: <strong>Em aberto</strong>" in html
+    # "All" is a choice that stays chosen, latest due date first.
+    everything = _listed(client, "?situacao=todas")
+    assert len(everything) == len(spread) and everything[0] == spread["paid_future"].pk
+    # A search looks at every state: a paid charge is found by its reference.
+    assert _listed(client, f"?q={spread['paid'].reference}") == [spread["paid"].pk]
+
+
+def test_overdue_filter_by_days_late(client, superuser, spread, on_the_10th, juno_account):
+    contra = factories.JunoAccountFactory(name="Contra", contra_apresentacao=True)
+    never_late = factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=contra),
+        bank_account=contra,
+        state=ChargeState.ISSUED,
+        due_date=dt.date(2026, 11, 1),
+    )
+    client.force_login(superuser)
+    assert _listed(client, "?atraso=8-15") == [spread["late_10"].pk]
+    assert _listed(client, "?atraso=31-60") == [spread["late_45"].pk]
+    assert _listed(client, "?atraso=61%2B") == [spread["late_90"].pk]
+    overdue = set(_listed(client, "?atraso=vencidas"))
+    assert overdue == {spread[k].pk for k in ("late_3", "late_10", "late_45", "late_90")}
+    assert never_late.pk not in overdue
+    html = client.get(reverse("admin:billing_charge_changelist")).content.decode()
+    assert "10 dias de atraso" in html and "3 dias de atraso" in html
+
+
+def test_billing_type_and_account_filters(client, superuser, customer, juno_account, mycontas_account):
+    carne = factories.CarneFactory(customer=customer)
+    installment = factories.ChargeFactory(customer=customer, carne=carne, installment_number=1)
+    single = factories.ChargeFactory(customer=customer)
+    other = factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=mycontas_account), bank_account=mycontas_account
+    )
+    client.force_login(superuser)
+    assert _listed(client, "?tipo=carne") == [installment.pk]
+    assert set(_listed(client, "?tipo=titulo")) == {single.pk, other.pk}
+    assert _listed(client, f"?bank_account__id__exact={mycontas_account.pk}") == [other.pk]
+    assert "parcela 1/" in client.get(reverse("admin:billing_charge_changelist")).content.decode()
+
+
+# --- the charge page: read-only where it is, buttons for what may be done ------------------------
+def _charge_page(client, user, charge) -> str:
+    return _page(client, user, reverse("admin:billing_charge_change", args=[charge.pk]))
+
+
+def _action_url(charge, name: str) -> str:
+    return reverse("admin:billing_charge_object_action", args=[charge.pk, name])
+
+
+def test_issued_charge_page_has_no_save_and_offers_its_actions(client, operator, reader, customer):
+    line = "3" * 47
+    charge = factories.ChargeFactory(
+        customer=customer, state=ChargeState.ISSUED, link="https://example.com/boleto/1", linha_digitavel=line
+    )
+    html = _charge_page(client, operator, charge)
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert f'href="{_action_url(charge, "cancel")}"' in html
+    assert 'href="https://example.com/boleto/1"' in html and "Abrir o boleto" in html
+    assert f'value="{line}"' in html and "Copiar a linha digitável" in html
+    assert _action_url(charge, "send-again") not in html  # only for a failed charge
+
+    html = _charge_page(client, reader, charge)
+    assert _action_url(charge, "cancel") not in html  # readers may look, not cancel
+    assert "Abrir o boleto" in html
+
+
+def test_pending_charge_can_still_be_corrected_and_failed_one_sent_again(client, operator, customer):
+    pending = factories.ChargeFactory(customer=customer, state=ChargeState.PENDING)
+    failed = factories.ChargeFactory(customer=customer, state=ChargeState.FAILED)
+    paid = factories.ChargeFactory(customer=customer, state=ChargeState.PAID)
+    assert 'name="_save"' in _charge_page(client, operator, pending)
+    assert f'href="{_action_url(failed, "send-again")}"' in _charge_page(client, operator, failed)
+    html = _charge_page(client, operator, paid)
+    assert _action_url(paid, "cancel") not in html and 'name="_save"' not in html
+
+
+def test_cancel_button_confirms_then_cancels_and_is_recorded(client, operator, customer):
+    charge = factories.ChargeFactory(customer=customer, state=ChargeState.ISSUED, amount=Decimal("119.90"))
+    client.force_login(operator)
+    page = client.get(_action_url(charge, "cancel"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Cancelar esta cobrança?" in html and 'name="reason"' in html
+    charge.refresh_from_db()
+    assert charge.state == ChargeState.ISSUED  # nothing happens before the confirmation
+
+    response = client.post(_action_url(charge, "cancel"), {"post": "yes", "reason": "Mudou de endereço"})
+    assert response.status_code == 302
+    assert response.url == reverse("admin:billing_charge_change", args=[charge.pk])
+    charge.refresh_from_db()
+    assert charge.state == ChargeState.CANCEL_REQUESTED
+    entry = LogEntry.objects.get(object_id=str(charge.pk))
+    assert entry.user == operator
+    assert entry.change_message == "Cancelamento enviado ao gateway. Motivo: Mudou de endereço"
+    assert "Cancelamento enviado ao gateway." in client.get(reverse("admin:index")).content.decode()
+
+
+def test_actions_are_checked_again_when_posted(client, operator, reader, customer):
+    paid = factories.ChargeFactory(customer=customer, state=ChargeState.PAID)
+    issued = factories.ChargeFactory(customer=customer, state=ChargeState.ISSUED)
+    client.force_login(reader)
+    assert client.post(_action_url(issued, "cancel"), {"post": "yes"}).status_code == 403
+    client.force_login(operator)
+    response = client.post(_action_url(paid, "cancel"), {"post": "yes"}, follow=True)
+    paid.refresh_from_db()
+    assert paid.state == ChargeState.PAID
+    assert "não é possível" in response.content.decode()
+    assert client.get(_action_url(issued, "nonsense")).status_code == 404
+
+
+def test_send_again_requeues_a_failed_charge(client, operator, customer):
+    failed = factories.ChargeFactory(customer=customer, state=ChargeState.FAILED)
+    client.force_login(operator)
+    client.post(_action_url(failed, "send-again"), {"post": "yes"})
+    failed.refresh_from_db()
+    assert failed.state == ChargeState.PENDING
+    assert LogEntry.objects.get(object_id=str(failed.pk)).change_message == (
+        "Enviada de novo ao gateway (nova tentativa)."
+    )

@@ -7,16 +7,18 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from billing.admin.charge_actions import CANCELLABLE_STATES, CHARGE_ACTIONS, cancel_message
 from billing.admin.common import state_badge
+from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
 from billing.admin.logs import data_table
 from billing.admin.search import search_charges
 from billing.forms import CancelReasonForm
@@ -27,25 +29,37 @@ from billing.labels import (
     payment_status_label,
     process_label,
 )
-from billing.models import Carne, CarneState, Charge, ChargeEvent, ChargeState, GatewayLog, Payment
+from billing.models import (
+    OPEN_STATES,
+    Carne,
+    CarneState,
+    Charge,
+    ChargeEvent,
+    ChargeState,
+    GatewayLog,
+    Payment,
+)
+from billing.selectors.charges import days_late
 from billing.services import charges as charge_services
+from billing.services.dates import today
 from billing.templatetags.money import brl, linha_digitavel, only_digits
 from core.admin import (
     GuardedActionsMixin,
     ReadOnlyInline,
     acting_user,
+    badge,
     confirmation_page,
     environment_badge,
     is_confirmed,
 )
 from core.audit import log_staff_action
 from core.errors import ApplicationError
+from core.object_actions import ObjectActionsMixin
 from core.pagination import ScalableAdminMixin
 from customers.search import classify, customer_ids_matching
 
 #: A charge still ``issuing`` after this long most likely lost its worker.
 ISSUING_STALE_AFTER = dt.timedelta(minutes=15)
-CANCELLABLE_STATES = (ChargeState.PENDING, ChargeState.FAILED, ChargeState.ISSUED)
 
 
 def _error_text(error: Exception) -> str:
@@ -134,13 +148,16 @@ class GatewayLogInline(ReadOnlyInline):
         )
 
 
-def cancel_message(state: str, reason: str) -> str:
-    """The history line of a staff cancel: done here, or sent to the gateway."""
-    if state == ChargeState.CANCEL_REQUESTED:
-        text = str(_("Cancel sent to the gateway."))
-    else:
-        text = str(_("Cancelled."))
-    return f"{text} {_('Reason: %(reason)s') % {'reason': reason}}" if reason else text
+CARNE_STATE_COLORS = {
+    CarneState.OPEN: "#0a58ca",
+    CarneState.CANCELLED: "#495057",
+    CarneState.FINISHED: "#198754",
+}
+
+
+def sandbox_tag() -> str:
+    """A quiet mark on list rows of a sandbox account: such a boleto is not real money."""
+    return format_html('<span class="cobranca-sandbox">{}</span>', _("Sandbox"))
 
 
 def _customer_link(customer: Any) -> str:
@@ -149,18 +166,25 @@ def _customer_link(customer: Any) -> str:
 
 
 @admin.register(Charge)
-class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    # What staff look for first: whose charge, when due, how much, where it stands, then its
+    # reference. The gateway code is a key to search by (the search box takes it), not to read.
     list_display = (
-        "reference",
         "customer_name",
-        "amount",
         "due_date",
+        "amount",
         "state_display",
-        "environment",
-        "gateway_code",
-        "carne_installment",
+        "reference_display",
     )
-    list_filter = ("state", NeedsAttentionFilter, "bank_account", "due_date")
+    list_display_links = ("reference_display",)
+    list_filter = (
+        ChargeSituationFilter,
+        LateFilter,
+        NeedsAttentionFilter,
+        "bank_account",
+        ChargeKindFilter,
+        "due_date",
+    )
     list_select_related = ("customer", "bank_account", "carne")
     date_hierarchy = "due_date"
     #: Shown as the search box's scope; the lookup itself is billing.admin.search.search_charges.
@@ -171,6 +195,8 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
     raw_id_fields = ("carne",)
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
     actions = ("cancel_selected_charges", "retry_failed_charges")
+    #: The buttons on a charge's page (billing/admin/charge_actions.py; other modules add theirs).
+    object_actions = CHARGE_ACTIONS
 
     class Media:
         js = ("core/admin/copy.js",)
@@ -243,10 +269,41 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
         # A boleto is cancelled (at the gateway too), never deleted: its history must stay.
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
+        """A charge's page can be saved only while its data may still be corrected (pending or
+        failed); otherwise it is read-only, without a Save button: what staff may still do is in
+        the page's buttons (object actions)."""
+        if obj is not None and obj.state not in self.editable_when:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
         if not search_term.strip():
             return queryset, False
         return search_charges(queryset, search_term), False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """A correction posted after the charge left pending/failed says why it was not saved."""
+        if request.method == "POST":
+            charge = self.get_object(request, object_id)
+            if (
+                charge is not None
+                and charge.state not in self.editable_when
+                and super().has_change_permission(request, charge)
+            ):
+                self._not_saved(request, charge)
+                return HttpResponseRedirect(request.path)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _not_saved(self, request: HttpRequest, charge: Charge) -> None:
+        self.message_user(
+            request,
+            _("Not saved: %(reference)s is now %(state)s and can no longer be corrected.")
+            % {"reference": charge.reference, "state": charge.get_state_display()},
+            messages.ERROR,
+        )
 
     def save_model(self, request: HttpRequest, obj: Charge, form: Any, change: bool) -> None:
         """Write only the corrected fields, and only while the charge is still unsent.
@@ -261,13 +318,7 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
             updated_at=timezone.now(), **{name: getattr(obj, name) for name in changed}
         )
         if not updated:
-            current = Charge.objects.get(pk=obj.pk)
-            self.message_user(
-                request,
-                _("Not saved: %(reference)s is now %(state)s and can no longer be corrected.")
-                % {"reference": current.reference, "state": current.get_state_display()},
-                messages.ERROR,
-            )
+            self._not_saved(request, Charge.objects.get(pk=obj.pk))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Charge | None = None) -> list[str]:
         fields = [
@@ -289,11 +340,42 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
 
     @admin.display(description=_("state"), ordering="state")
     def state_display(self, obj: Charge) -> str:
-        return state_badge(obj.state, obj.get_state_display())
+        badge = state_badge(obj.state, obj.get_state_display())
+        current = today()
+        if obj.state in OPEN_STATES and obj.due_date < current and not obj.bank_account.contra_apresentacao:
+            late = days_late(due_date=obj.due_date, today=current)
+            text = ngettext("%(days)d day late", "%(days)d days late", late) % {"days": late}
+            return format_html('{} <span class="cobranca-late">{}</span>', badge, text)
+        return badge
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def reference_display(self, obj: Charge) -> str:
+        """The reference, the carnê installment ("3/6") and a badge when it is a sandbox boleto."""
+        parts: list[str] = [format_html("{}", obj.reference)]
+        if obj.carne is not None:
+            parts.append(
+                format_html(
+                    '<span class="cobranca-muted">{}</span>',
+                    _("installment %(number)s/%(total)s")
+                    % {"number": obj.installment_number, "total": obj.carne.installments},
+                )
+            )
+        if obj.bank_account.is_sandbox:
+            parts.append(sandbox_tag())
+        return format_html_join(" ", "{}", ((part,) for part in parts))
 
     @admin.display(description=_("environment"))
     def environment(self, obj: Charge) -> str:
         return environment_badge(obj.bank_account)
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        """Charges to act on come nearest due date first; other views latest first."""
+        situation = request.GET.get(ChargeSituationFilter.parameter_name)
+        if situation == ChargeSituationFilter.OPEN or request.GET.get(LateFilter.parameter_name):
+            return ("due_date", "id")
+        if situation is None and is_bare_visit(request):
+            return ("due_date", "id")
+        return super().get_ordering(request)
 
     @admin.display(description=_("linha digitável"))
     def linha_digitavel_display(self, obj: Charge) -> str:
@@ -314,12 +396,6 @@ class ChargeAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  #
     @admin.display(description=_("as the gateway answered"))
     def gateway_payload_display(self, obj: Charge) -> str:
         return data_table(obj.gateway_payload) if obj.gateway_payload else "-"
-
-    @admin.display(description=_("carnê"))
-    def carne_installment(self, obj: Charge) -> str:
-        if obj.carne is None:
-            return "-"
-        return f"{obj.carne.reference} #{obj.installment_number}"
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -450,16 +526,15 @@ class InstallmentInline(ReadOnlyInline):
 
 @admin.register(Carne)
 class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    # Whose carnê, how many installments of how much, from when, and where it stands.
     list_display = (
-        "reference",
         "customer_name",
-        "installments",
-        "amount",
+        "installments_amount",
         "first_due_date",
-        "state",
-        "environment",
-        "created_at",
+        "state_display",
+        "reference_display",
     )
+    list_display_links = ("reference_display",)
     list_filter = ("state", "bank_account", "first_due_date")
     list_select_related = ("customer", "bank_account")
     search_fields = ("reference", "customer__name", "customer__document")
@@ -498,6 +573,20 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_name(self, obj: Carne) -> str:
         return _customer_link(obj.customer)
+
+    @admin.display(description=_("installments"), ordering="installments")
+    def installments_amount(self, obj: Carne) -> str:
+        return f"{obj.installments} × {brl(obj.amount)}"
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, obj: Carne) -> str:
+        return badge(obj.get_state_display(), CARNE_STATE_COLORS.get(obj.state, "#6c757d"))  # type: ignore[call-overload]
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def reference_display(self, obj: Carne) -> str:
+        if obj.bank_account.is_sandbox:
+            return format_html("{} {}", obj.reference, sandbox_tag())
+        return obj.reference
 
     @admin.display(description=_("environment"))
     def environment(self, obj: Carne) -> str:

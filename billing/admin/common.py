@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import ChargeState
 from core.admin import badge
@@ -20,5 +21,11 @@ STATE_COLORS = {
 }
 
 
+#: Labels too long for a badge in a list: the short form is shown, the full label on hover.
+SHORT_STATE_LABELS = {ChargeState.UNKNOWN: _("Unknown")}
+
+
 def state_badge(state: str, label: object) -> SafeString:
-    return badge(label, STATE_COLORS.get(state, "#6c757d"))  # type: ignore[call-overload]
+    short = SHORT_STATE_LABELS.get(state)  # type: ignore[call-overload]
+    color = STATE_COLORS.get(state, "#6c757d")  # type: ignore[call-overload]
+    return badge(short, color, title=label) if short else badge(label, color)

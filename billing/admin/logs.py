@@ -38,6 +38,18 @@ class EndpointFilter(admin.SimpleListFilter):
         return queryset.filter(endpoint=self.value()) if self.value() else None
 
 
+#: Long texts in a list cell are cut here; the whole text is on hover and on the row's page.
+SHORT_TEXT_CHARS = 70
+
+
+def short_text(text: str, chars: int = SHORT_TEXT_CHARS) -> str:
+    if not text:
+        return "-"
+    if len(text) <= chars:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[: chars - 1].rstrip())
+
+
 def preformatted(text: str) -> str:
     return format_html('<pre class="cobranca-pre">{}</pre>', text or "-")
 
@@ -97,16 +109,14 @@ def readable_body(text: str) -> str:
 
 @admin.register(GatewayLog)
 class GatewayLogAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    # When, what was asked, how it went and why; the account and codes are filters and search.
     list_display = (
         "created_at",
-        "bank_account",
         "endpoint_display",
         "outcome_display",
-        "status_code",
-        "duration_ms",
         "reference",
-        "gateway_code",
-        "error_message",
+        "error_summary",
+        "duration_ms",
     )
     list_filter = ("bank_account", EndpointFilter, "outcome", "created_at")
     list_select_related = ("bank_account",)
@@ -138,6 +148,10 @@ class GatewayLogAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             return queryset, False
         return search_gateway_logs(queryset, search_term), False
 
+    @admin.display(description=_("error message"))
+    def error_summary(self, obj: GatewayLog) -> str:
+        return short_text(obj.error_message)
+
     @admin.display(description=_("operation"), ordering="endpoint")
     def endpoint_display(self, obj: GatewayLog) -> str:
         return endpoint_label(obj.endpoint)
@@ -148,7 +162,10 @@ class GatewayLogAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_display(self, obj: GatewayLog) -> str:
-        return badge(obj.get_outcome_display(), OUTCOME_COLORS.get(obj.outcome, "#6c757d"))  # type: ignore[call-overload]
+        label = obj.get_outcome_display()
+        if obj.status_code and obj.outcome != ExchangeOutcome.OK:
+            label = f"{label} · HTTP {obj.status_code}"
+        return badge(label, OUTCOME_COLORS.get(obj.outcome, "#6c757d"))  # type: ignore[call-overload]
 
     @admin.display(description=_("request (redacted)"))
     def request_display(self, obj: GatewayLog) -> str:

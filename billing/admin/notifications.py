@@ -9,27 +9,33 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.filters import GatewayFilter
-from billing.admin.logs import data_table, readable_body, with_raw
+from billing.admin.logs import data_table, readable_body, short_text, with_raw
 from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
 from billing.labels import gateway_label
-from billing.models import Notification
-from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin
+from billing.models import Notification, NotificationStatus
+from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin, badge
 from core.pagination import ScalableAdminMixin
+
+STATUS_COLORS = {
+    NotificationStatus.RECEIVED: "#0d6efd",
+    NotificationStatus.PROCESSED: "#198754",
+    NotificationStatus.INVALID: "#6f42c1",
+    NotificationStatus.REJECTED: "#dc3545",
+    NotificationStatus.RETRYING: "#fd7e14",
+    NotificationStatus.FAILED: "#dc3545",
+}
 
 
 @admin.register(Notification)
 class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    # When, from which account, how it went, for which charge, and why it failed.
     list_display = (
-        "id",
         "received_at",
-        "gateway_display",
         "bank_account",
-        "status",
+        "status_display",
         "charge_reference",
-        "payment_token",
         "attempts",
-        "remote_addr",
-        "processed_at",
+        "error_summary",
     )
     list_filter = ("status", GatewayFilter, "bank_account", "received_at")
     list_select_related = ("bank_account",)
@@ -56,6 +62,14 @@ class NotificationAdmin(ScalableAdminMixin, GuardedActionsMixin, ReadOnlyAdminMi
         "body_display",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("outcome"), ordering="status")
+    def status_display(self, obj: Notification) -> str:
+        return badge(obj.get_status_display(), STATUS_COLORS.get(obj.status, "#6c757d"))  # type: ignore[call-overload]
+
+    @admin.display(description=_("error"))
+    def error_summary(self, obj: Notification) -> str:
+        return short_text(obj.error)
 
     @admin.display(description=_("gateway"), ordering="gateway")
     def gateway_display(self, obj: Notification) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -17,18 +18,17 @@ from core.pagination import ScalableAdminMixin
 
 @admin.register(Payment)
 class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    # When, who, for which charge, how much, in what state; the gateway's id last.
     list_display = (
-        "gateway_payment_id",
-        "charge_link",
-        "customer_name",
-        "amount",
         "paid_on",
+        "customer_name",
+        "charge_link",
+        "amount_display",
         "fee",
         "status_display",
-        "amount_mismatch",
-        "source_display",
-        "created_at",
+        "payment_id_display",
     )
+    list_display_links = ("payment_id_display",)
     list_filter = (GatewayFilter, PaymentStatusFilter, "amount_mismatch", PaymentSourceFilter, "paid_on")
     list_select_related = ("charge", "charge__customer")
     search_fields = ("^gateway_payment_id", "^charge__reference", "charge__customer__name")
@@ -59,7 +59,22 @@ class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  #
 
     @admin.display(description=_("customer"), ordering="charge__customer__name")
     def customer_name(self, obj: Payment) -> str:
-        return obj.charge.customer.name
+        url = reverse("admin:customers_customer_change", args=[obj.charge.customer_id])
+        return format_html('<a href="{}">{}</a>', url, obj.charge.customer.name)
+
+    @admin.display(description=_("id at the gateway"), ordering="gateway_payment_id")
+    def payment_id_display(self, obj: Payment) -> str:
+        return obj.gateway_payment_id
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: Payment) -> str:
+        """The amount, flagged when it differs from the charge's (the row is then worth a look)."""
+        amount = number_format(obj.amount, 2)
+        if not obj.amount_mismatch:
+            return amount
+        return format_html(
+            '{} <span class="cobranca-late" title="{}">⚠</span>', amount, _("amount differs from charge")
+        )
 
     @admin.display(description=_("gateway status"), ordering="status")
     def status_display(self, obj: Payment) -> str:
