@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from billing import demo  # noqa: E402 - plain constants, importable before Django is set up
+
 VAR_DIR = BASE_DIR / "var"
 HOST = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
@@ -56,6 +60,15 @@ def children() -> list[Child]:
         Child("web", [python, "manage.py", "runserver", f"{HOST}:8000", "--noreload"], port=8000),
         Child("juno", [python, "manage.py", "runsimulator", "juno", "--port", "8101"], port=8101),
         Child("mycontas", [python, "manage.py", "runsimulator", "mycontas", "--port", "8102"], port=8102),
+        Child(
+            "asaas",
+            [
+                python,
+                *("manage.py", "runsimulator", "asaas", "--port", str(demo.ASAAS_SIMULATOR_PORT)),
+                *("--webhook", demo.asaas_webhook_spec(f"http://{HOST}:8000")),
+            ],
+            port=demo.ASAAS_SIMULATOR_PORT,
+        ),
         Child(
             "worker",
             [celery, "-A", "config", "worker", "--pool", "threads", "-c", "8", "-l", "info"],
@@ -186,7 +199,8 @@ def banner() -> str:
             "",
             f"  cobranca is running: http://{HOST}:8000/admin/",
             f"  admin login: user 'admin', password '{password}'",
-            f"  health: http://{HOST}:8000/health/   simulators: {HOST}:8101 (Juno), {HOST}:8102 (Mycontas)",
+            f"  health: http://{HOST}:8000/health/   simulators: {HOST}:8101 (Juno), {HOST}:8102 (Mycontas), "
+            f"{HOST}:{demo.ASAAS_SIMULATOR_PORT} (Asaas)",
             "  Ctrl-C stops everything.",
             "",
         ]

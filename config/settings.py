@@ -238,16 +238,24 @@ JUNO_SANDBOX_BASE_URL = env.str(
     "JUNO_SANDBOX_BASE_URL", default="http://127.0.0.1:8101/boletofacil/integration/api/v1/"
 )
 MYCONTAS_URL = env.str("MYCONTAS_URL", default="http://127.0.0.1:8102/servicoweb")
+ASAAS_BASE_URL = env.str("ASAAS_BASE_URL", default="https://api.asaas.com/v3/")
+ASAAS_SANDBOX_BASE_URL = env.str("ASAAS_SANDBOX_BASE_URL", default="http://127.0.0.1:8103/v3/")
 # Every service URL of each gateway: links on their origins may be shown (core.links).
 GATEWAY_SERVICE_URLS: dict[str, list[str]] = {
     "juno": [JUNO_BASE_URL, JUNO_SANDBOX_BASE_URL],
     "mycontas": [MYCONTAS_URL],
+    "asaas": [ASAAS_BASE_URL, ASAAS_SANDBOX_BASE_URL],
 }
 # The domains (and their subdomains) whose https links each gateway may give us: boleto, checkout and
 # carnê pages. Any other link a gateway answer or notification carries is never stored or shown.
 JUNO_LINK_DOMAINS = ["boletobancario.com", "juno.com.br"]
 MYCONTAS_LINK_DOMAINS = ["mycontas.com.br"]
-GATEWAY_LINK_DOMAINS: dict[str, list[str]] = {"juno": JUNO_LINK_DOMAINS, "mycontas": MYCONTAS_LINK_DOMAINS}
+ASAAS_LINK_DOMAINS = ["asaas.com"]  # www.asaas.com and sandbox.asaas.com: invoice and boleto pages
+GATEWAY_LINK_DOMAINS: dict[str, list[str]] = {
+    "juno": JUNO_LINK_DOMAINS,
+    "mycontas": MYCONTAS_LINK_DOMAINS,
+    "asaas": ASAAS_LINK_DOMAINS,
+}
 GATEWAY_CONNECT_TIMEOUT = env.float("GATEWAY_CONNECT_TIMEOUT", default=5.0)
 GATEWAY_READ_TIMEOUT = env.float("GATEWAY_READ_TIMEOUT", default=30.0)
 GATEWAY_LOG_BODY_LIMIT = env.int("GATEWAY_LOG_BODY_LIMIT", default=8192)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from gateways.base import JUNO, MYCONTAS, AccountConfig, ExchangeRecorder, Gateway
+from gateways.base import ASAAS, JUNO, MYCONTAS, AccountConfig, ExchangeRecorder, Gateway
 
 
 def _juno(config: AccountConfig, recorder: ExchangeRecorder | None) -> Gateway:
@@ -24,7 +24,14 @@ def _mycontas(config: AccountConfig, recorder: ExchangeRecorder | None) -> Gatew
     return MycontasGateway(config, url=settings.MYCONTAS_URL, recorder=recorder)
 
 
-_FACTORIES = {JUNO: _juno, MYCONTAS: _mycontas}
+def _asaas(config: AccountConfig, recorder: ExchangeRecorder | None) -> Gateway:
+    from gateways.asaas.adapter import AsaasGateway
+
+    base_url = settings.ASAAS_SANDBOX_BASE_URL if config.sandbox else settings.ASAAS_BASE_URL
+    return AsaasGateway(config, base_url=base_url, recorder=recorder)
+
+
+_FACTORIES = {JUNO: _juno, MYCONTAS: _mycontas, ASAAS: _asaas}
 
 
 def get_gateway(config: AccountConfig, recorder: ExchangeRecorder | None = None) -> Gateway:

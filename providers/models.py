@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 from localflavor.br.br_states import STATE_CHOICES
 
-from gateways.base import JUNO, MYCONTAS
+from gateways.base import ASAAS, JUNO, MYCONTAS
 
 #: Mycontas' published test credentials: the service validates everything and registers nothing.
 MYCONTAS_TEST_ACCOUNT_CODE = "1234567890ABCDEFGHIJ"
@@ -41,6 +41,14 @@ class Provider(models.Model):
 class Gateway(models.TextChoices):
     JUNO = JUNO, _("Juno / Boleto Fácil")
     MYCONTAS = MYCONTAS, _("Mycontas")
+    ASAAS = ASAAS, _("Asaas")
+
+
+class AsaasBillingType(models.TextChoices):
+    """How an Asaas charge may be paid (its ``billingType``)."""
+
+    BOLETO = "BOLETO", _("Boleto with PIX QR code")
+    UNDEFINED = "UNDEFINED", _("Payer chooses (boleto, PIX or card)")
 
 
 class DocumentKind(models.TextChoices):
@@ -74,7 +82,7 @@ class BankAccount(models.Model):
         blank=True,
         help_text=_("Used for state holidays when due dates are moved to business days."),
     )
-    # Juno
+    # Juno and Asaas (its API key, one per environment)
     token = EncryptedCharField(_("production token"), max_length=255, blank=True, null=True)
     sandbox_token = EncryptedCharField(
         _("sandbox token"),
@@ -82,6 +90,22 @@ class BankAccount(models.Model):
         blank=True,
         null=True,
         help_text=_("When filled in, this account talks to the sandbox; clear it to go back to production."),
+    )
+    # Asaas
+    webhook_token = EncryptedCharField(
+        _("webhook token"),
+        max_length=255,
+        blank=True,
+        null=True,
+        help_text=_(
+            "The authentication token set in Asaas' webhook settings; webhooks without it are refused."
+        ),
+    )
+    billing_type = models.CharField(
+        _("Asaas billing type"),
+        max_length=10,
+        choices=AsaasBillingType.choices,
+        default=AsaasBillingType.BOLETO,
     )
     # Mycontas
     account_code = models.CharField(_("account code"), max_length=20, blank=True)
@@ -165,6 +189,6 @@ class BankAccount(models.Model):
 
     @property
     def is_sandbox(self) -> bool:
-        if self.gateway == Gateway.JUNO:
+        if self.gateway in (Gateway.JUNO, Gateway.ASAAS):
             return bool(self.sandbox_token)
         return self.account_code == MYCONTAS_TEST_ACCOUNT_CODE

@@ -74,6 +74,23 @@ class JunoAccountFactory(factory.django.DjangoModelFactory):
     max_days_to_update = 29
 
 
+class AsaasAccountFactory(factory.django.DjangoModelFactory):
+    """An Asaas sandbox account (the tests point the sandbox URL at the simulator)."""
+
+    class Meta:
+        model = BankAccount
+
+    name = factory.Sequence(lambda n: f"Asaas {n}")
+    gateway = Gateway.ASAAS
+    token = "$aact_prod_factory-production-key"
+    sandbox_token = "$aact_hmlg_factory-sandbox-key"
+    webhook_token = "factory-webhook-token-0001"
+    state = "SP"
+    fine_percent = Decimal("2.00")
+    daily_interest_percent = Decimal("0.033")
+    max_days_to_update = 29
+
+
 class MycontasAccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = BankAccount

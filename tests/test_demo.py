@@ -42,7 +42,7 @@ def test_load_demo_creates_every_state_and_is_idempotent(capsys):
     out = capsys.readouterr().out
     assert gettext("Nothing created now: the demo data was already there.") in out
     assert counts[Provider] == 1
-    assert counts[Customer] == 50
+    assert counts[Customer] == 51  # 50 subscribers and the Asaas one
     assert set(Charge.objects.values_list("state", flat=True)) == set(ChargeState.values)
 
 
@@ -84,6 +84,8 @@ def test_demo_accounts_point_at_the_sandbox_and_the_mycontas_test_account():
     assert juno.sandbox_token.startswith("demo-sandbox-token") and juno.is_sandbox
     assert (mycontas.account_code, mycontas.account_password) == ("1234567890ABCDEFGHIJ", "teste123")
     assert mycontas.is_sandbox
+    asaas = BankAccount.objects.get(gateway=Gateway.ASAAS)
+    assert asaas.is_sandbox and asaas.public_id == "demo-asaas-sandbox" and asaas.webhook_token
 
 
 @pytest.mark.django_db
@@ -95,7 +97,7 @@ def test_demo_customers_are_valid_and_mixed():
         validate_document(customer.document)
         assert len(customer.postcode) == 8 and customer.city and customer.state
     assert {c.billing_type for c in customers} == {BillingType.TITULO, BillingType.CARNE}
-    assert {c.bank_account.gateway for c in customers} == {Gateway.JUNO, Gateway.MYCONTAS}
+    assert {c.bank_account.gateway for c in customers} == {Gateway.JUNO, Gateway.MYCONTAS, Gateway.ASAAS}
     assert any(c.is_company for c in customers) and any(not c.is_company for c in customers)
 
 

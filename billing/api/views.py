@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_OUTCOME = {
     Outcome.PROCESSED: 200,
     Outcome.INVALID: 400,
+    Outcome.UNAUTHORIZED: 401,
     Outcome.FORBIDDEN: 403,
     Outcome.NOT_FOUND: 404,
     Outcome.REJECTED: 422,

@@ -1,6 +1,7 @@
 """Billing models, one module per concept; import from here."""
 
 from billing.models.charges import OPEN_STATES, Carne, CarneState, Charge, ChargeEvent, ChargeState
+from billing.models.gateway_customers import GatewayCustomer
 from billing.models.leases import Lease
 from billing.models.logs import ExchangeOutcome, GatewayLog
 from billing.models.notifications import Notification, NotificationStatus
@@ -16,6 +17,7 @@ __all__ = [
     "ChargeState",
     "DifferenceKind",
     "ExchangeOutcome",
+    "GatewayCustomer",
     "GatewayLog",
     "Lease",
     "Notification",

@@ -134,6 +134,10 @@ class Charge(models.Model):
     barcode = models.CharField(_("barcode"), max_length=60, blank=True)
     gateway_bank_account = models.CharField(_("registering bank"), max_length=60, blank=True)
     our_number = models.CharField(_("nosso número"), max_length=40, blank=True)
+    pix_payload = models.TextField(
+        _("PIX copia e cola"), blank=True, help_text=_("The QR code is drawn from it; empty without PIX.")
+    )
+    pix_expires_at = models.DateTimeField(_("PIX payable until"), null=True, blank=True)
     gateway_payload = models.JSONField(_("gateway payload"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

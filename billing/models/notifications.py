@@ -36,6 +36,8 @@ class Notification(models.Model):
     error = models.TextField(_("error"), blank=True)
     payment_token = models.CharField(_("payment token"), max_length=128, blank=True)
     charge_reference = models.CharField(_("charge reference"), max_length=255, blank=True)
+    #: The gateway's own id of the event (Asaas): one event is applied at most once per account.
+    event_id = models.CharField(_("event id"), max_length=128, blank=True, db_index=True)
     charge = models.ForeignKey(
         "billing.Charge",
         verbose_name=_("charge"),

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Carne, CarneState, Charge, ChargeState
+from billing.models import Carne, CarneState, Charge, ChargeState, GatewayCustomer
 from billing.services.dates import add_months, today
 from billing.services.descriptions import expand_description
 from billing.services.gateway_access import gateway_for
@@ -204,8 +204,12 @@ def _locked_group(charge_id: int) -> list[Charge]:
     )
 
 
-def _payer(customer: Customer) -> Payer:
+def _payer(customer: Customer, account: BankAccount) -> Payer:
+    known = GatewayCustomer.objects.filter(
+        customer=customer, bank_account=account, sandbox=account.is_sandbox
+    ).first()
     return Payer(
+        gateway_customer_id=known.gateway_customer_id if known else "",
         name=customer.name,
         document=customer.document,
         email=customer.email,
@@ -230,7 +234,7 @@ def _request_for(group: Sequence[Charge]) -> ChargeRequest:
         amount=first.amount,
         due_date=first.due_date,
         description_lines=expand_description(first.description, issued_on=today(), installments=len(group)),
-        payer=_payer(first.customer),
+        payer=_payer(first.customer, first.bank_account),
         installments=len(group),
         last_day_of_month=bool(carne and carne.last_day_of_month),
     )
@@ -246,6 +250,8 @@ def _issued_fields(issued: IssuedCharge) -> dict[str, Any]:
         "barcode": issued.barcode[:60],
         "gateway_bank_account": issued.bank_account[:60],
         "our_number": issued.our_number[:40],
+        "pix_payload": issued.pix_payload,
+        "pix_expires_at": issued.pix_expires_at,
         "gateway_payload": dict(issued.raw),
         "error_message": "",
     }
@@ -302,6 +308,19 @@ def charge_registered_at_gateway(*, charge_id: int, number: str, link: str, acto
     return charge
 
 
+def _remember_gateway_customer(charge: Charge, gateway_customer_id: str) -> None:
+    """Keep the payer's id at the gateway (Asaas) so the next charge registers nobody."""
+    if not gateway_customer_id:
+        return
+    account = charge.bank_account
+    GatewayCustomer.objects.update_or_create(
+        customer_id=charge.customer_id,
+        bank_account=account,
+        sandbox=account.is_sandbox,
+        defaults={"gateway_customer_id": gateway_customer_id[:64]},
+    )
+
+
 def _set_group(
     group: Sequence[Charge], to_state: str, *, actor_label: str, reason: str, **fields: Any
 ) -> None:
@@ -355,6 +374,7 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
     with transaction.atomic():
         group = _locked_group(charge_id)
         if result is not None:
+            _remember_gateway_customer(group[0], result.customer_id)
             _apply_issued(group, result.charges, actor_label=actor_label, reason=_("Issued by the gateway"))
         elif isinstance(error, GatewayUnavailable) and not error.maybe_sent:
             _set_group(

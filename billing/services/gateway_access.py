@@ -23,7 +23,7 @@ def account_config(account: BankAccount) -> AccountConfig:
         gateway=account.gateway,
         sandbox=sandbox,
         token=((account.sandbox_token if sandbox else account.token) or "")
-        if account.gateway == Gateway.JUNO
+        if account.gateway in (Gateway.JUNO, Gateway.ASAAS)
         else "",
         account_code=account.account_code,
         password=(account.account_password or "") if account.gateway == Gateway.MYCONTAS else "",
@@ -34,6 +34,8 @@ def account_config(account: BankAccount) -> AccountConfig:
         fine_percent=account.fine_percent,
         daily_interest_percent=account.daily_interest_percent,
         account_id=account.pk,
+        webhook_token=(account.webhook_token or "") if account.gateway == Gateway.ASAAS else "",
+        billing_type=account.billing_type if account.gateway == Gateway.ASAAS else "",
     )
 
 

@@ -268,6 +268,18 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=SAO_PAULO)
 
 
+def plain(value: Any) -> Any:
+    """A JSON-safe copy of an answer for ``raw`` (stored by billing): numbers read as Decimal are
+    kept exactly, as their text."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
 def page(body: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], bool]:
     """A list answer: its objects and whether more pages follow."""
     data = body.get("data")
@@ -300,7 +312,7 @@ def parse_payment(data: Mapping[str, Any]) -> PaymentDetails:
         status=STATUS_MAP.get(status, status),
         charge_code=text(data.get("id")),
         charge_reference=text(data.get("externalReference")),
-        raw=dict(data),
+        raw=plain(data),
         gateway_status=status,
     )
 
@@ -329,7 +341,7 @@ def parse_charge(
         barcode=digits(text(identification.get("barCode"))),
         our_number=text(identification.get("nossoNumero") or data.get("nossoNumero")),
         payments=(details,) if is_settled(details) else (),
-        raw=dict(data),
+        raw=plain(data),
         pix_payload=text(pix.get("payload")),
         pix_image=text(pix.get("encodedImage")),
         pix_expires_at=parse_timestamp(pix.get("expirationDate")),

@@ -1,10 +1,12 @@
 """``python manage.py load_demo``: demo data that shows every screen and every charge state.
 
-One provider, a Juno sandbox account and the Mycontas test account (both pointing at the local
-simulators by default), 50 subscribers with valid CPFs/CNPJs in plausible Brazilian towns, a charge
-in each state of the lifecycle (with its history) and a carnê. Built directly with the models, so no
-gateway is called. Idempotent: every row has a fixed key (document, reference, name) and is only
-created when missing, so running it again changes nothing and never overwrites staff edits.
+One provider, a Juno sandbox account, the Mycontas test account and an Asaas sandbox account (all
+pointing at the local simulators by default), 50 subscribers with valid CPFs/CNPJs in plausible
+Brazilian towns, a charge in each state of the lifecycle (with its history) and a carnê. Built
+directly with the models, so no gateway is called, except for one Asaas subscriber's título, left
+pending and queued: the worker issues it through the Asaas simulator, which gives it its linha
+digitável and PIX QR code. Idempotent: every row has a fixed key (document, reference, name) and is
+only created when missing, so running it again changes nothing and never overwrites staff edits.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import demo as demo_accounts
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
+from core import queue
 from customers.models import BillingType, Customer
 from gateways.brazil import barcode, linha_digitavel
 from providers.models import MYCONTAS_TEST_ACCOUNT_CODE, BankAccount, Gateway, Provider
@@ -144,6 +148,7 @@ class Command(BaseCommand):
             customers = self._customers(random.Random(options["seed"]), juno, mycontas, created)
             self._charges(customers, created)
             self._carne(customers, created)
+            self._asaas(created)
         self.stdout.write(self.style.SUCCESS(demo_summary()))
         names = {
             "bank accounts": BankAccount._meta.verbose_name_plural,
@@ -251,6 +256,57 @@ class Command(BaseCommand):
             if S.PAID in demo.path:
                 _record_payment(charge, refunded=demo.path[-1] == S.REFUNDED)
             created["charges"] += 1
+
+    def _asaas(self, created: dict[str, int]) -> None:
+        """The Asaas sandbox account (fixed public id: the simulator's webhook names it) and one
+        subscriber with a pending título, queued for the worker to issue through the simulator."""
+        account, new = BankAccount.objects.get_or_create(
+            name=demo_accounts.ASAAS_ACCOUNT_NAME,
+            defaults={
+                "gateway": Gateway.ASAAS,
+                "public_id": demo_accounts.ASAAS_PUBLIC_ID,
+                "cedente": "VALE CONECTADO TELECOM",
+                "sandbox_token": demo_accounts.ASAAS_API_KEY,
+                "webhook_token": demo_accounts.ASAAS_WEBHOOK_TOKEN,
+                "state": "MG",
+            },
+        )
+        created["bank accounts"] = created.get("bank accounts", 0) + int(new)
+        customer, new_customer = Customer.objects.get_or_create(
+            document="39053344705",
+            defaults={
+                "name": "Beatriz Pix Moreira",
+                "email": "beatriz.pix@example.com.br",
+                "mobile": "(31) 98765-4321",
+                "street": "Rua da Bahia",
+                "number": "1148",
+                "neighborhood": "Centro",
+                "city": "Belo Horizonte",
+                "state": "MG",
+                "postcode": "30160011",
+                "bank_account": account,
+                "plan_amount": Decimal("99.90"),
+                "due_day": 10,
+                "billing_type": BillingType.TITULO,
+            },
+        )
+        created["customers"] = created.get("customers", 0) + int(new_customer)
+        if Charge.objects.filter(reference=demo_accounts.ASAAS_CHARGE_REFERENCE).exists():
+            return
+        due_date = timezone.localdate() + dt.timedelta(days=10)
+        charge = Charge.objects.create(
+            reference=demo_accounts.ASAAS_CHARGE_REFERENCE,
+            customer=customer,
+            bank_account=account,
+            billing_month=due_date.replace(day=1),
+            amount=customer.plan_amount,
+            due_date=due_date,
+            description="Internet [MES]/[ANO]\nPlano fibra",
+            state=S.PENDING,
+        )
+        _record_history(charge, (S.PENDING,), "")
+        created["charges"] = created.get("charges", 0) + 1
+        queue.enqueue(queue.ISSUE_CHARGE, charge.pk)
 
     def _carne(self, customers: list[Customer], created: dict[str, int]) -> None:
         if Carne.objects.filter(reference=CARNE_REFERENCE).exists():

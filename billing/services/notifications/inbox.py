@@ -79,14 +79,14 @@ class InboundRequest:
     remote_addr: str | None
 
 
-def _transport_errors(request: InboundRequest) -> dict[str, str]:
+def _transport_errors(request: InboundRequest, expected: str = FORM_CONTENT_TYPE) -> dict[str, str]:
     limit = settings.NOTIFICATION_MAX_BODY_BYTES
     errors: dict[str, str] = {}
     if (request.declared_length or 0) > limit or len(request.body) > limit:
         errors["body"] = _("The body is larger than %(limit)d bytes.") % {"limit": limit}
-    if request.content_type != FORM_CONTENT_TYPE:
+    if request.content_type != expected:
         errors["content_type"] = _("Expected %(expected)s, got %(got)s.") % {
-            "expected": FORM_CONTENT_TYPE,
+            "expected": expected,
             "got": request.content_type or _("none"),
         }
     return errors
@@ -100,15 +100,16 @@ def notification_store(
     One INSERT outside any transaction is its own transaction: it is durable when this returns,
     whatever happens next (the view runs in autocommit, ``ATOMIC_REQUESTS`` is off).
     """
-    errors = _transport_errors(request)
-    limit = settings.NOTIFICATION_MAX_BODY_BYTES
     handler = HANDLERS.get(gateway)
+    errors = _transport_errors(request, handler.content_type if handler is not None else FORM_CONTENT_TYPE)
+    limit = settings.NOTIFICATION_MAX_BODY_BYTES
     text = decode_body(request.body[:limit], request.charset)
+    headers = clean_headers(request.headers)
     notification = Notification.objects.create(
         gateway=without_nul(gateway[:20]),
         bank_account=bank_account,
         path=without_nul(request.path[:300]),
-        headers=clean_headers(request.headers),
+        headers=handler.redact_headers(headers) if handler is not None else headers,
         body=handler.redact(text) if handler is not None else text,
         remote_addr=clean_ip(request.remote_addr),
         status=N.INVALID if errors else N.RECEIVED,

@@ -25,6 +25,7 @@ class Outcome:
     INVALID = "invalid"
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
+    UNAUTHORIZED = "unauthorized"  # a webhook without the account's token (Asaas)
     REJECTED = "rejected"
     FAILED = "failed"
     RETRYING = "retrying"

@@ -11,9 +11,11 @@ a parsed notification of one of its accounts is verified and applied (see docs/n
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import Q
@@ -22,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Notification, NotificationStatus
-from billing.services.notifications import juno, mycontas
+from billing.services.notifications import asaas, juno, mycontas
 from billing.services.notifications.outcome import (
     MAX_ATTEMPTS,
     NotificationResult,
@@ -31,6 +33,7 @@ from billing.services.notifications.outcome import (
     retry_later,
 )
 from gateways.base import (
+    ASAAS,
     JUNO,
     MYCONTAS,
     GatewayError,
@@ -47,8 +50,15 @@ N = NotificationStatus
 STALE_RECEIVED_AFTER = dt.timedelta(minutes=10)
 
 
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
 def _identity(text: str) -> str:
     return text
+
+
+def _same_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return dict(headers)
 
 
 @dataclass(frozen=True)
@@ -61,14 +71,18 @@ class Handler:
     gateway's accounts, ending with :func:`~billing.services.notifications.outcome.finish` or
     :func:`~billing.services.notifications.outcome.retry_later`. ``redact``: the body as it may be
     stored (secrets replaced). ``resolve_account``: the account of a notification that arrived
-    without one (a path that names no account), if the gateway has such a path.
+    without one (a path that names no account), if the gateway has such a path. ``content_type``:
+    the body's media type; a JSON gateway (Asaas) has its decoded object passed to ``parse`` and
+    checks its own limits there. ``redact_headers``: the headers as they may be stored.
     """
 
     field_limits: Mapping[str, int]
-    parse: Callable[[Mapping[str, str]], InboundNotification]
+    parse: Callable[[Mapping[str, Any]], InboundNotification]
     process: Callable[..., NotificationResult]
     redact: Callable[[str], str] = _identity
     resolve_account: Callable[[InboundNotification], BankAccount | None] | None = None
+    content_type: str = FORM_CONTENT_TYPE
+    redact_headers: Callable[[Mapping[str, str]], dict[str, str]] = _same_headers
 
 
 HANDLERS: dict[str, Handler] = {
@@ -84,6 +98,13 @@ HANDLERS: dict[str, Handler] = {
         process=mycontas.process,
         redact=mycontas.redact_body,
     ),
+    ASAAS: Handler(
+        field_limits={},
+        parse=asaas.parse,
+        process=asaas.process,
+        content_type=asaas.CONTENT_TYPE,
+        redact_headers=asaas.redact_headers,
+    ),
 }
 
 
@@ -96,6 +117,18 @@ def parse_form(notification: Notification) -> InboundNotification:
     handler = HANDLERS.get(notification.gateway)
     if handler is None:
         raise NotificationInvalid(_("Unknown gateway."), {"gateway": _("Unknown gateway.")})
+    if handler.content_type == "application/json":
+        try:
+            data = json.loads(notification.body)
+        except ValueError:
+            raise NotificationInvalid(
+                _("The body is not JSON."), {"body": _("The body is not JSON.")}
+            ) from None
+        if not isinstance(data, dict):
+            raise NotificationInvalid(
+                _("The body is not a JSON object."), {"body": _("The body is not a JSON object.")}
+            )
+        return handler.parse(data)
     try:
         form = QueryDict(notification.body, encoding="utf-8")
     except SuspiciousOperation:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
