@@ -50,15 +50,16 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "gateway", "environment", "cedente", "state", "active")}),
         (
-            _("Juno / Boleto Fácil"),
+            _("Juno / Boleto Fácil and Asaas"),
             {
                 "fields": ("token", "sandbox_token", "clear_sandbox_token"),
                 "description": _(
-                    "The private token from Juno › Integração. A sandbox token, when present, "
-                    "makes this account talk to the sandbox."
+                    "The private token from Juno › Integração, or the API key from Asaas › Integrações. "
+                    "A sandbox token or key, when present, makes this account talk to the sandbox."
                 ),
             },
         ),
+        (_("Asaas"), {"fields": ("webhook_token", "billing_type")}),
         (_("Mycontas"), {"fields": ("account_code", "account_password")}),
         (
             _("Boleto options"),
@@ -86,8 +87,12 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        other = {Gateway.JUNO.value: "account_code", Gateway.MYCONTAS.value: "token"}.get(obj.gateway)
-        return [fs for fs in fieldsets if other not in fs[1]["fields"]]
+        others = {
+            Gateway.JUNO.value: {"account_code", "webhook_token"},
+            Gateway.MYCONTAS.value: {"token", "webhook_token"},
+            Gateway.ASAAS.value: {"account_code"},
+        }.get(obj.gateway, set())
+        return [fs for fs in fieldsets if not others & set(fs[1]["fields"])]
 
     @admin.display(description=_("environment"))
     def environment(self, obj: BankAccount) -> str:

@@ -11,13 +11,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from providers.models import MAX_DAYS_TO_UPDATE, BankAccount, Gateway
+from providers.models import MAX_DAYS_TO_UPDATE, AsaasBillingType, BankAccount, Gateway
 
 FINE_PERCENT_MAX = Decimal("2.00")
 DAILY_INTEREST_MAX = Decimal("0.33")
 DAYS_TO_WRITE_OFF_MAX = 29
 
-SECRET_FIELDS = ("token", "sandbox_token", "account_password")
+SECRET_FIELDS = ("token", "sandbox_token", "account_password", "webhook_token")
 #: Secrets shorter than this never show even their last characters.
 _MIN_LENGTH_TO_HINT = 12
 
@@ -46,6 +46,7 @@ class BankAccountForm(forms.ModelForm):
         required=False,
         help_text=_("Removes the sandbox token: the account goes back to production."),
     )
+    webhook_token = forms.CharField(label=capfirst(_("webhook token")), required=False, widget=SecretInput())
     account_password = forms.CharField(
         label=capfirst(_("account password")), required=False, widget=SecretInput()
     )
@@ -86,6 +87,8 @@ class BankAccountForm(forms.ModelForm):
             "active",
             "token",
             "sandbox_token",
+            "webhook_token",
+            "billing_type",
             "account_code",
             "account_password",
             "pass_customer_email",
@@ -109,6 +112,21 @@ class BankAccountForm(forms.ModelForm):
             [secret_hint(instance.sandbox_token), str(_("When filled in, this account uses the sandbox."))]
         )
         self.fields["account_password"].help_text = secret_hint(instance.account_password, reveal_tail=False)
+        # The admin shows these to Asaas accounts (and new ones) only; the others keep the default.
+        if "billing_type" in self.fields:
+            self.fields["billing_type"].required = False
+        if "webhook_token" in self.fields:
+            self.fields["webhook_token"].help_text = " ".join(
+                [
+                    secret_hint(instance.webhook_token),
+                    str(
+                        _(
+                            "Asaas sends it in each webhook's asaas-access-token header; "
+                            "set the same one there."
+                        )
+                    ),
+                ]
+            )
 
     # Secrets: a blank field keeps what is stored.
     def clean_token(self) -> str:
@@ -116,6 +134,12 @@ class BankAccountForm(forms.ModelForm):
 
     def clean_sandbox_token(self) -> str:
         return self.cleaned_data["sandbox_token"].strip() or self.instance.sandbox_token
+
+    def clean_billing_type(self) -> str:
+        return self.cleaned_data.get("billing_type") or self.instance.billing_type or AsaasBillingType.BOLETO
+
+    def clean_webhook_token(self) -> str:
+        return self.cleaned_data["webhook_token"].strip() or self.instance.webhook_token
 
     def clean_account_password(self) -> str:
         return self.cleaned_data["account_password"] or self.instance.account_password
@@ -176,6 +200,11 @@ class BankAccountForm(forms.ModelForm):
         gateway = cleaned.get("gateway")
         if gateway == Gateway.JUNO and not (cleaned.get("token") or cleaned.get("sandbox_token")):
             self._require("token", _("A Juno account needs a production token or a sandbox token."))
+        if gateway == Gateway.ASAAS:
+            if not (cleaned.get("token") or cleaned.get("sandbox_token")):
+                self._require("token", _("An Asaas account needs a production or a sandbox API key."))
+            if not cleaned.get("webhook_token"):
+                self._require("webhook_token", _("An Asaas account needs a webhook token."))
         if gateway == Gateway.MYCONTAS:
             if not cleaned.get("account_code"):
                 self._require("account_code", _("A Mycontas account needs its account code."))

@@ -214,3 +214,41 @@ def test_the_demo_asaas_charge_issued_through_the_simulator_shows_its_qr_in_the_
         assert answer.status_code == 200
     charge.refresh_from_db()
     assert charge.state == S.PAID and charge.payments.count() == 1
+
+
+# --- the admin -----------------------------------------------------------------------------------
+def test_the_admin_keeps_the_asaas_key_and_webhook_token_secret(client, admin_user):
+    from django.urls import reverse
+
+    account = factories.AsaasAccountFactory()
+    client.force_login(admin_user)
+    url = reverse("admin:providers_bankaccount_change", args=[account.pk])
+    html = client.get(url).content.decode()
+    assert TOKEN not in html and KEY not in html and TOKEN[-4:] in html
+    assert (
+        'name="webhook_token"' in html and 'name="billing_type"' in html and 'name="account_code"' not in html
+    )
+    form = {
+        "name": account.name,
+        "gateway": "asaas",
+        "state": "SP",
+        "active": "on",
+        "token": "",
+        "sandbox_token": "",
+        "webhook_token": "",
+        "billing_type": "UNDEFINED",
+        "max_days_to_update": "29",
+        "fine_percent": "2.00",
+        "daily_interest_percent": "0.033",
+        "days_to_write_off": "15",
+        "next_remessa_number": "1",
+        "document_kind": "10",
+        "requests_per_second": "10",
+    }
+    assert client.post(url, form).status_code == 302
+    account.refresh_from_db()
+    assert (account.webhook_token, account.sandbox_token, account.billing_type) == (TOKEN, KEY, "UNDEFINED")
+    add = client.post(reverse("admin:providers_bankaccount_add"), {**form, "name": "Nova Asaas"})
+    assert add.status_code == 200
+    text = unescape(add.content.decode())
+    assert "precisa de uma chave de API" in text or "needs a production or a sandbox API key" in text
