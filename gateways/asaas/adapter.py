@@ -29,6 +29,9 @@ from gateways.base import (
     InboundNotification,
     IssuedCharge,
     IssueResult,
+    Listing,
+    LookupOutcome,
+    LookupResult,
     NotificationEvent,
     NotificationInvalid,
     Payer,
@@ -254,6 +257,30 @@ class AsaasGateway:
             key=lambda p: (client.parse_date(p.get("dueDate")) or dt.date.max, client.installment_order(p)),
         )
         return [self._with_details(p, reference=reference) for p in ordered]
+
+    def look_up(self, request: ChargeRequest, *, due_dates: tuple[dt.date, ...]) -> LookupResult:
+        """Whether Asaas holds ``request``: Asaas filters by ``externalReference`` itself.
+
+        We send our reference on every payment, and every page of the filtered list is read (an
+        unreadable or endless one raises, proving nothing): an empty answer proves absence,
+        whatever the due dates, so no window and no field matching are needed.
+        """
+        found = self.find_charges(
+            reference=request.reference, due_from=request.due_date, due_to=request.due_date
+        )
+        if not found:
+            return LookupResult(outcome=LookupOutcome.PROVED_ABSENT, complete=True, examined=0)
+        return LookupResult(
+            outcome=LookupOutcome.FOUND,
+            charges=tuple(found),
+            complete=True,
+            examined=len(found),
+            matched_by=LookupResult.REFERENCE,
+        )
+
+    def list_due(self, *, due_from: dt.date, due_to: dt.date) -> Listing:
+        """Every payment due in the window (every page read; deleted ones are not listed by Asaas)."""
+        return Listing(charges=tuple(self.find_charges(reference=None, due_from=due_from, due_to=due_to)))
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
         query = {"paymentDate[ge]": client.date(paid_from), "paymentDate[le]": client.date(paid_to)}

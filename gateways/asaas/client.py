@@ -345,6 +345,9 @@ def parse_charge(
         pix_payload=text(pix.get("payload")),
         pix_image=text(pix.get("encodedImage")),
         pix_expires_at=parse_timestamp(pix.get("expirationDate")),
+        amount=details.amount,
+        description=text(data.get("description")),
+        status=IssuedCharge.CANCELLED if data.get("deleted") is True else details.gateway_status,
     )
 
 

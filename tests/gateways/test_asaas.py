@@ -525,3 +525,28 @@ def test_messages_are_translated_for_staff(asaas_sim):
     with translation.override("pt-br"), pytest.raises(RequestInvalid) as info:
         gateway(asaas_sim).issue(charge_request(installments=30))
     assert info.value.message == "Um carnê enviado ao Asaas tem de 1 a 24 parcelas."
+
+
+def test_look_up_proves_absence_by_reference_or_finds_the_charge(asaas_sim):
+    from gateways.base import LookupOutcome, LookupResult
+
+    adapter = gateway(asaas_sim)
+    request = charge_request(reference="T-LOOK", installments=2)
+    absent = adapter.look_up(request, due_dates=(request.due_date,))
+    assert (absent.outcome, absent.complete) == (LookupOutcome.PROVED_ABSENT, True)
+    issued = adapter.issue(request).charges
+    found = adapter.look_up(request, due_dates=(request.due_date,))
+    assert (found.outcome, found.matched_by) == (LookupOutcome.FOUND, LookupResult.REFERENCE)
+    assert [c.code for c in found.charges] == [c.code for c in issued]
+    assert all(c.linha_digitavel and c.pix_payload for c in found.charges)
+
+
+def test_list_due_reads_the_window_with_amounts_and_statuses(asaas_sim):
+    adapter = gateway(asaas_sim)
+    paid, open_ = (adapter.issue(charge_request(reference=r)).charges[0] for r in ("T-P", "T-O"))
+    asaas_sim.pay({"id": paid.code, "method": "PIX", "notify": False})
+    listing = adapter.list_due(due_from=due_in(0), due_to=due_in(20))
+    by_code = {c.code: c for c in listing.charges}
+    assert listing.complete and set(by_code) == {paid.code, open_.code}
+    assert (by_code[paid.code].status, by_code[open_.code].status) == ("RECEIVED", "PENDING")
+    assert by_code[open_.code].amount == Decimal("50.00") and not by_code[open_.code].cancelled
