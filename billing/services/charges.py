@@ -46,7 +46,7 @@ from gateways.base import (
     OperationUnsupported,
     Payer,
 )
-from providers.models import BankAccount
+from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState
@@ -205,9 +205,13 @@ def _locked_group(charge_id: int) -> list[Charge]:
 
 
 def _payer(customer: Customer, account: BankAccount) -> Payer:
-    known = GatewayCustomer.objects.filter(
-        customer=customer, bank_account=account, sandbox=account.is_sandbox
-    ).first()
+    known = (  # only Asaas keeps customers: the other gateways cost no query here
+        GatewayCustomer.objects.filter(
+            customer=customer, bank_account=account, sandbox=account.is_sandbox
+        ).first()
+        if account.gateway == Gateway.ASAAS
+        else None
+    )
     return Payer(
         gateway_customer_id=known.gateway_customer_id if known else "",
         name=customer.name,
