@@ -57,7 +57,7 @@ def test_demo_summary_counts_what_the_charge_list_shows(capsys):
     expected = gettext(
         "Demo data ready: %(charges)d charges (%(installments)d of them installments of "
         "%(carnes)d carnê), %(customers)d customers, %(accounts)d bank accounts."
-    ) % {"charges": charges, "installments": installments, "carnes": 1, "customers": 50, "accounts": 2}
+    ) % {"charges": charges, "installments": installments, "carnes": 1, "customers": 51, "accounts": 3}
     assert expected in out
     created = gettext("Created now: %(items)s.") % {"items": ""}
     assert f"{charges} {Charge._meta.verbose_name_plural}" in out.split(created.rstrip("."))[1]
