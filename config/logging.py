@@ -1,8 +1,13 @@
 """Keeping secrets out of logs and error reports.
 
 - ``RedactSecretsFilter`` sits on every logging handler (see ``attach_redaction``): the value after any
-  secret-looking name (``token=...``, ``"password": "..."``) and the password inside a URL
-  (``redis://:pw@host``) never reach a log line, an exception traceback or a JSON field.
+  secret-looking name (``token=...``, ``"password": "..."``), the password inside a URL
+  (``redis://:pw@host``) and the secret segment of our own paths (a subscriber's portal token in
+  ``/portal/<token>/``, a bank account's public id in ``/api/notifications/<gateway>/<public id>/``)
+  never reach a log line, an exception traceback or a JSON field. Django's request warnings ("Not
+  Found: /portal/...") go through it like every other record.
+- ``MaskedGunicornLogger`` (``deploy/gunicorn.conf.py``) applies the same masking to gunicorn's access
+  log, as nginx's log format does for its own.
 - ``SecretsExceptionReporterFilter`` is Django's ``DEFAULT_EXCEPTION_REPORTER_FILTER``: debug pages and
   error reports hide every secret setting and environment variable.
 """
@@ -13,6 +18,7 @@ import logging
 import re
 from typing import Any
 
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 MASK = "***"
@@ -38,14 +44,21 @@ _NAMES = "|".join(map(re.escape, _SECRET_NAMES))
 _PATTERN = re.compile(rf"(?i)(\b(?:{_NAMES})\b['\"]?\s*[:=]\s*['\"]?)((?:Bearer |Basic )?[^&'\"\s,}}]+)")
 # scheme://user:password@host -> scheme://user:***@host (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL).
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(@)")
+# Path segments that are secrets: whoever has them opens a subscriber's portal or posts as a gateway.
+_SECRET_PATH = re.compile(r"(/portal/|/api/notifications/[A-Za-z0-9_-]+/)[^/\s?#'\"<>]+")
 _SECRET_ATTRIBUTE = re.compile(r"(?i)token|passw|senha|secret|authorization|api_?key")
 # Attributes every LogRecord has: only "extra" fields are inspected by name.
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+def mask_paths(text: str) -> str:
+    """``/portal/<token>/`` -> ``/portal/***/``; ``/api/notifications/juno/<id>/`` -> ``.../juno/***/``."""
+    return _SECRET_PATH.sub(rf"\1{MASK}", text)
+
+
 def redact(text: str) -> str:
-    """Mask the value that follows any secret-looking name, and passwords inside URLs."""
-    return _URL_PASSWORD.sub(rf"\1{MASK}\3", _PATTERN.sub(rf"\1{MASK}", text))
+    """Mask the value that follows any secret-looking name, passwords inside URLs and secret paths."""
+    return mask_paths(_URL_PASSWORD.sub(rf"\1{MASK}\3", _PATTERN.sub(rf"\1{MASK}", text)))
 
 
 class RedactSecretsFilter(logging.Filter):
@@ -74,6 +87,10 @@ class RedactSecretsFilter(logging.Filter):
                 setattr(record, name, MASK)
             elif isinstance(value, str):
                 setattr(record, name, redact(value))
+            elif isinstance(value, HttpRequest):
+                # Django's request warnings carry the request; formatters that print extra fields
+                # (the JSON one) would write its path in full.
+                setattr(record, name, redact(repr(value)))
         return True
 
 
@@ -104,3 +121,18 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
             if redacted != text:
                 return redacted
         return cleansed
+
+
+try:
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover - gunicorn is a dependency; absent only in odd installs
+    _GunicornLogger = object  # type: ignore[assignment,misc]
+
+
+class MaskedGunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
+    """gunicorn's logger whose access-log fields (request line, path, query, referer, headers) are
+    redacted like every log record: no portal token or notification public id in the access log."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}

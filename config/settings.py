@@ -292,7 +292,13 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (DEFAULT_LOGGING: a console one under DEBUG, mail_admins, the
+        # development server's) would write request paths unredacted: its records go to ours.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 # Every handler, including any added above later, gets the redaction filter.
 from config.logging import attach_redaction  # noqa: E402

@@ -22,7 +22,9 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
-# No query strings in the access log: notification URLs and portal tokens stay out of it.
+# No query strings in the access log, and the secret path segments (portal tokens, notification
+# public ids) masked by the logger class below (config.logging), as nginx's log format does.
+logger_class = "config.logging.MaskedGunicornLogger"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 proc_name = "cobranca-web"
 # gunicorn >= 25.1 opens a control socket (for gunicornc); under systemd keep it in the unit's
