@@ -65,7 +65,8 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_ENV=production SECRET_KEY=check-only-dummy-secret-key-0123456789abcdefghijklmnopqrstuvwxyz \
-	  FIELD_ENCRYPTION_KEY=check-only ALLOWED_HOSTS=example.com \
+	  FIELD_ENCRYPTION_KEY=check-only ALLOWED_HOSTS=example.com DATABASE_URL=postgres://check@db.example.com/x \
+	  PUBLIC_BASE_URL=https://example.com CELERY_BROKER_URL=redis://redis.example.com:6379/0 \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import environ
 
@@ -26,13 +27,26 @@ _INSECURE_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdefg
 _INSECURE_DEV_FIELD_KEY = "dev-only-field-encryption-key"
 
 
+def _refuse(message: str) -> NoReturn:
+    """Stop the process before it starts, with one line on stderr and exit status 1."""
+    raise SystemExit(f"cobranca: {message}")
+
+
 def _required_in_production(name: str, dev_default: str) -> str:
     value = env.str(name, default="")
-    if value:
+    if value.strip():
         return value
     if PRODUCTION:
-        raise SystemExit(f"cobranca: {name} must be set in the environment when DJANGO_ENV=production")
+        _refuse(f"{name} must be set in the environment when DJANGO_ENV=production")
+    if value:
+        _refuse(f"{name} is blank (only whitespace): unset it or give it a value")
     return dev_default
+
+
+def _set_in_production(name: str) -> None:
+    """Production has no sensible default for ``name``: it must be set (the defaults are for one machine)."""
+    if PRODUCTION and not env.str(name, default="").strip():
+        _refuse(f"{name} must be set in the environment when DJANGO_ENV=production")
 
 
 SECRET_KEY = _required_in_production("SECRET_KEY", _INSECURE_DEV_SECRET)
@@ -44,6 +58,11 @@ SALT_KEY = [
     for key in _required_in_production("FIELD_ENCRYPTION_KEY", _INSECURE_DEV_FIELD_KEY).split(",")
     if key.strip()
 ]
+if not SALT_KEY:
+    _refuse("FIELD_ENCRYPTION_KEY holds no key (only commas and whitespace)")
+_set_in_production("DATABASE_URL")
+_set_in_production("PUBLIC_BASE_URL")
+_set_in_production("CELERY_BROKER_URL")
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and not TESTING)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -231,16 +250,46 @@ SWEEP_LEASE_SECONDS = env.int("SWEEP_LEASE_SECONDS", default=600)
 GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("GATEWAY_RATE_LIMIT_MAX_WAIT_SECONDS", default=10.0)
 
 # --- Gateways -----------------------------------------------------------------------------------
+# Production defaults to the real services; development to the local simulators (make run).
 JUNO_BASE_URL = env.str(
     "JUNO_BASE_URL", default="https://www.boletobancario.com/boletofacil/integration/api/v1/"
 )
 JUNO_SANDBOX_BASE_URL = env.str(
-    "JUNO_SANDBOX_BASE_URL", default="http://127.0.0.1:8101/boletofacil/integration/api/v1/"
+    "JUNO_SANDBOX_BASE_URL",
+    default="https://sandbox.boletobancario.com/boletofacil/integration/api/v1/"
+    if PRODUCTION
+    else "http://127.0.0.1:8101/boletofacil/integration/api/v1/",
 )
-MYCONTAS_URL = env.str("MYCONTAS_URL", default="http://127.0.0.1:8102/servicoweb")
+# The web service's address as the Mycontas manual gives it (plain http: the manual names no other).
+MYCONTAS_URL = env.str(
+    "MYCONTAS_URL",
+    default="http://www.mycontas.com.br/servicoweb" if PRODUCTION else "http://127.0.0.1:8102/servicoweb",
+)
 ASAAS_BASE_URL = env.str("ASAAS_BASE_URL", default="https://api.asaas.com/v3/")
-ASAAS_SANDBOX_BASE_URL = env.str("ASAAS_SANDBOX_BASE_URL", default="http://127.0.0.1:8103/v3/")
-# Every service URL of each gateway: links on their origins may be shown (core.links).
+ASAAS_SANDBOX_BASE_URL = env.str(
+    "ASAAS_SANDBOX_BASE_URL",
+    default="https://api-sandbox.asaas.com/v3/" if PRODUCTION else "http://127.0.0.1:8103/v3/",
+)
+#: The settings that hold a gateway's service URL. In production none may be loopback or private: the
+#: process refuses to start, and `check --deploy` reports it (core.checks).
+GATEWAY_URL_SETTINGS = [
+    "JUNO_BASE_URL",
+    "JUNO_SANDBOX_BASE_URL",
+    "MYCONTAS_URL",
+    "ASAAS_BASE_URL",
+    "ASAAS_SANDBOX_BASE_URL",
+]
+if PRODUCTION and sys.argv[1:2] != ["check"]:  # `manage.py check` lists it as error cobranca.E001
+    from core.addresses import is_local_url, url_host
+
+    for _name in GATEWAY_URL_SETTINGS:
+        _host = url_host(globals()[_name]) or "no host"
+        if is_local_url(globals()[_name]):
+            _refuse(
+                f"{_name} points at a loopback or private address ({_host}) when DJANGO_ENV=production: "
+                "production never talks to a simulator"
+            )
+# Every service URL of each gateway: links on the origin of a loopback one (a simulator) may be shown.
 GATEWAY_SERVICE_URLS: dict[str, list[str]] = {
     "juno": [JUNO_BASE_URL, JUNO_SANDBOX_BASE_URL],
     "mycontas": [MYCONTAS_URL],

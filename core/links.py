@@ -4,9 +4,9 @@ A gateway's answers and notifications carry links (Juno's ``link``, ``checkoutUr
 ``installmentLink``, Mycontas' ``txtUrl``) that staff and subscribers click. A forged notification or a
 compromised answer could point them anywhere, so a link is kept and rendered only when it is an
 ``https`` URL on one of the gateway's own domains (``JUNO_LINK_DOMAINS``, ``MYCONTAS_LINK_DOMAINS``,
-gathered in ``settings.GATEWAY_LINK_DOMAINS``), or when it lies on the origin of the gateway's
-configured service URL (``settings.GATEWAY_SERVICE_URLS``: in development, the local simulators;
-production refuses to start with a loopback or private gateway URL).
+gathered in ``settings.GATEWAY_LINK_DOMAINS``), or when it lies on the origin of one of the gateway's
+configured service URLs that is itself loopback or private (``settings.GATEWAY_SERVICE_URLS``: the
+local simulators of development; production refuses to start with such a gateway URL).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from core.addresses import is_local_url
 
 _FORBIDDEN_CHARACTERS = frozenset(" \t\r\n\\\"'<>`")
 
@@ -34,7 +36,8 @@ def gateway_link_allowed(gateway: str, url: str) -> bool:
     """True when ``url``, given by ``gateway`` ("juno", "mycontas", ...), may be stored and shown as a link.
 
     Allowed: ``https://`` on one of the gateway's domains or a subdomain of one (default port, no user
-    name or password in it), or the exact origin of one of the gateway's configured service URLs.
+    name or password in it), or the exact origin of one of the gateway's configured service URLs when
+    that URL is loopback or private (a simulator).
     Anything else (another host, ``http``, ``javascript:``, credentials, a gateway we do not know) is
     refused: callers keep such a value only as text for staff to read.
     """
@@ -50,7 +53,7 @@ def gateway_link_allowed(gateway: str, url: str) -> bool:
     if origin is None:
         return False
     for service_url in settings.GATEWAY_SERVICE_URLS.get(gateway, ()):
-        if _origin(service_url) == origin:
+        if is_local_url(service_url) and _origin(service_url) == origin:
             return True
     scheme, host, port = origin
     if scheme != "https" or port != 443:

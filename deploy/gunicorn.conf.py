@@ -8,6 +8,14 @@ with the GUNICORN_* variables in the environment file.
 import multiprocessing
 import os
 
+# Load the settings now, in the master: a bad environment (a missing secret, a gateway URL on a
+# private address in production...) stops gunicorn with the settings' one-line reason and status 1,
+# before any worker boots and fails over and over.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from django.conf import settings as _settings  # noqa: E402
+
+_settings.INSTALLED_APPS  # noqa: B018 - evaluating a setting imports config.settings
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))

@@ -18,6 +18,9 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
     "FIELD_ENCRYPTION_KEY": "test-only-field-key",
     "ALLOWED_HOSTS": "cobranca.example.com",
+    "DATABASE_URL": "postgres://cobranca:pw@db.example.com:5432/cobranca",
+    "PUBLIC_BASE_URL": "https://cobranca.example.com",
+    "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
 }
 
 

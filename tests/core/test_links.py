@@ -18,7 +18,7 @@ def _gateways(settings):
             "https://www.boletobancario.com/boletofacil/integration/api/v1/",
             "http://127.0.0.1:8101/api/",
         ],
-        "mycontas": ["http://127.0.0.1:8102/servicoweb"],
+        "mycontas": ["http://127.0.0.1:8102/servicoweb", "http://www.mycontas.com.br/servicoweb"],
     }
 
 
@@ -64,6 +64,7 @@ def test_allowed(gateway, url):
         ("juno", "http://127.0.0.1:8101.evil/x"),
         ("juno", "https://[::1/x"),
         ("asaas", "https://www.boletobancario.com/x"),  # a gateway with no domains configured
+        ("mycontas", "http://www.mycontas.com.br/servicoweb/x"),  # a public service origin is no exception
     ],
 )
 def test_refused(gateway, url):
@@ -78,7 +79,7 @@ def test_domains_come_from_settings(settings):
 
 
 def test_default_settings_name_each_gateways_domains():
-    from django.conf import settings
+    from config import settings
 
     assert settings.GATEWAY_LINK_DOMAINS["juno"] == settings.JUNO_LINK_DOMAINS
     assert settings.GATEWAY_LINK_DOMAINS["mycontas"] == settings.MYCONTAS_LINK_DOMAINS
