@@ -361,7 +361,11 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.SecretsExceptionReporterFilt
 # --- django-axes, django-csp (tightened for production in the block below) -------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Locked per username at an address after AXES_FAILURE_LIMIT failures, and per address (whatever the
+# usernames: password spraying) after AXES_ADDRESS_FAILURE_LIMIT (config.axes, docs/security.md).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_ADDRESS_FAILURE_LIMIT = 4 * AXES_FAILURE_LIMIT
+AXES_HANDLER = "config.axes.UsernameAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
