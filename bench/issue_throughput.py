@@ -416,7 +416,7 @@ def measure_generation(customers: int) -> dict:
 
     from billing.models import Charge
     from billing.services import billing_run
-    from billing.services.dates import today
+    from core.dates import today
 
     account = make_account("Generation")
     t0 = time.perf_counter()

@@ -11,9 +11,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from billing.services.dates import add_months, due_date_for
-from billing.services.dates import today as local_today
-
-CARNE_INSTALLMENTS_MAX = 24
+from core.dates import today as local_today
+from gateways.base import MAX_INSTALLMENTS
 
 
 def next_due_date(due_day: int, today: dt.date) -> dt.date:
@@ -60,7 +59,7 @@ class IssueCarneForm(forms.Form):
     """A carnê for one customer (MK-Auth: "+" under *Carnê atual*)."""
 
     installments = forms.IntegerField(
-        label=capfirst(_("installments")), min_value=1, max_value=CARNE_INSTALLMENTS_MAX, initial=12
+        label=capfirst(_("installments")), min_value=1, max_value=MAX_INSTALLMENTS, initial=12
     )
     first_due_date = forms.DateField(
         label=capfirst(_("first due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})

@@ -1,35 +1,27 @@
-"""CPF and CNPJ: normalisation, validation (check digits) and display."""
+"""CPF and CNPJ for staff and subscribers: the validator of the customer's field, and display.
+
+The check digits themselves are computed in :mod:`core.documents`.
+"""
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from localflavor.br.forms import BRCNPJField, BRCPFField
 
-_NON_DIGITS = re.compile(r"\D")
-
-
-def digits(value: str | None) -> str:
-    return _NON_DIGITS.sub("", value or "")
+from core.documents import digits, is_valid_cnpj, is_valid_cpf
 
 
 def validate_document(value: str) -> None:
     """Accept a valid CPF (11 digits) or CNPJ (14 digits), with or without punctuation."""
     number = digits(value)
     if len(number) == 11:
-        field: BRCPFField | BRCNPJField = BRCPFField()
-        label = _("Invalid CPF: the check digits do not match.")
+        if not is_valid_cpf(number):
+            raise ValidationError(_("Invalid CPF: the check digits do not match."), code="document_invalid")
     elif len(number) == 14:
-        field = BRCNPJField()
-        label = _("Invalid CNPJ: the check digits do not match.")
+        if not is_valid_cnpj(number):
+            raise ValidationError(_("Invalid CNPJ: the check digits do not match."), code="document_invalid")
     else:
         raise ValidationError(_("Enter a CPF (11 digits) or a CNPJ (14 digits)."), code="document_length")
-    try:
-        field.clean(number)
-    except ValidationError as exc:
-        raise ValidationError(label, code="document_invalid") from exc
 
 
 def format_document(value: str) -> str:

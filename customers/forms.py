@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.documents import digits, format_document, validate_document
+from core.documents import digits
+from customers.documents import format_document, validate_document
 from customers.models import BillingType, Customer
 
 #: "12.345.678/0001-95" is 18 characters; leave room for stray spaces.

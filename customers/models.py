@@ -9,7 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from localflavor.br.br_states import STATE_CHOICES
 
-from customers.documents import digits, format_document, validate_document
+from core.documents import digits
+from customers.documents import format_document, validate_document
 
 
 def new_portal_token() -> str:

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 
-from customers.documents import digits, validate_document
+from core.documents import digits
+from customers.documents import validate_document
 from customers.models import BillingType, Customer
 from providers.models import BankAccount
 

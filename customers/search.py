@@ -12,7 +12,7 @@ import re
 
 from django.db.models import QuerySet
 
-from customers.documents import digits
+from core.documents import digits
 from customers.models import Customer
 
 _REFERENCE = re.compile(r"^[A-Za-z]{1,3}-[0-9A-Za-z-]+$")

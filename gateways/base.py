@@ -113,6 +113,11 @@ class Payer:
     gateway_customer_id: str = ""
 
 
+#: The most installments one carnê has: Juno's limit, which the product keeps for every gateway
+#: (the carnê model's constraint, the issue form and service, and each adapter's check).
+MAX_INSTALLMENTS = 24
+
+
 @dataclass(frozen=True)
 class ChargeRequest:
     """One título (installments=1) or one carnê (installments=N, monthly from ``due_date``).

@@ -1,4 +1,4 @@
-"""Brazilian check digits the gateways rely on: CPF/CNPJ and the boleto's barcode and linha digitável.
+"""The boleto's check digits: barcode and linha digitável (CPF and CNPJ are in core.documents).
 
 Pure functions with no Django import, so the simulators (which must also run as plain processes)
 and the adapters share them. The rules are FEBRABAN's for bank boletos (not utility bills).
@@ -7,52 +7,13 @@ and the adapters share them. The rules are FEBRABAN's for bank boletos (not util
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
-_NON_DIGITS = re.compile(r"\D")
+from core.documents import digits
 
 #: Day 0 of the due-date factor; the factor wrapped from 9999 back to 1000 on 2025-02-22.
 FACTOR_BASE = dt.date(1997, 10, 7)
 FACTOR_WRAP = 10_000
-
-
-def digits(value: str | None) -> str:
-    """Only the digits of ``value`` (documents, CEPs and phones arrive punctuated)."""
-    return _NON_DIGITS.sub("", value or "")
-
-
-# --- CPF / CNPJ ----------------------------------------------------------------------------------
-def _cpf_digit(numbers: str) -> str:
-    weight = len(numbers) + 1
-    total = sum(int(d) * (weight - i) for i, d in enumerate(numbers))
-    rest = total * 10 % 11
-    return str(0 if rest == 10 else rest)
-
-
-def is_valid_cpf(value: str) -> bool:
-    number = digits(value)
-    if len(number) != 11 or number == number[0] * 11:
-        return False
-    return number[9] == _cpf_digit(number[:9]) and number[10] == _cpf_digit(number[:10])
-
-
-def _cnpj_digit(numbers: str) -> str:
-    weights = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][-len(numbers) :]
-    rest = sum(int(d) * w for d, w in zip(numbers, weights, strict=True)) % 11
-    return str(0 if rest < 2 else 11 - rest)
-
-
-def is_valid_cnpj(value: str) -> bool:
-    number = digits(value)
-    if len(number) != 14 or number == number[0] * 14:
-        return False
-    return number[12] == _cnpj_digit(number[:12]) and number[13] == _cnpj_digit(number[:13])
-
-
-def is_valid_document(value: str) -> bool:
-    """A valid CPF (11 digits) or CNPJ (14 digits), punctuation ignored."""
-    return is_valid_cpf(value) or is_valid_cnpj(value)
 
 
 # --- barcode and linha digitável ------------------------------------------------------------------

@@ -24,8 +24,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from core.documents import digits
 from gateways.base import ChargeRequest, IssuedCharge, LookupOutcome, LookupResult
-from gateways.brazil import digits
 
 CENT = Decimal("0.01")
 

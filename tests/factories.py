@@ -10,6 +10,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from billing.models import Carne, Charge, ChargeState
+from core.documents import with_check_digits
 from customers.models import BillingType, Customer
 from providers.models import BankAccount, Gateway, Provider
 
@@ -18,21 +19,12 @@ _cpf_counter = itertools.count(100000000)
 
 def make_cpf(seed: int) -> str:
     """A valid CPF built from a 9-digit seed (check digits computed)."""
-    base = [int(c) for c in f"{seed:09d}"[-9:]]
-    for _ in range(2):
-        weight = len(base) + 1
-        total = sum(d * (weight - i) for i, d in enumerate(base))
-        rest = total % 11
-        base.append(0 if rest < 2 else 11 - rest)
-    return "".join(map(str, base))
+    return with_check_digits(f"{seed:09d}"[-9:])
 
 
 def make_cnpj(seed: int) -> str:
-    base = [int(c) for c in f"{seed:08d}"[-8:]] + [0, 0, 0, 1]
-    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
-        rest = sum(d * w for d, w in zip(base, weights, strict=False)) % 11
-        base.append(0 if rest < 2 else 11 - rest)
-    return "".join(map(str, base))
+    """A valid CNPJ (head office, branch 0001) built from an 8-digit seed."""
+    return with_check_digits(f"{seed:08d}"[-8:] + "0001")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -32,6 +31,7 @@ from billing.labels import (
 from billing.models import (
     OPEN_STATES,
     Carne,
+    CarneEvent,
     CarneState,
     Charge,
     ChargeEvent,
@@ -39,9 +39,9 @@ from billing.models import (
     GatewayLog,
     Payment,
 )
+from billing.selectors.attention import needs_attention
 from billing.selectors.charges import days_late
 from billing.services import charges as charge_services
-from billing.services.dates import today
 from billing.templatetags.money import brl, linha_digitavel, only_digits
 from core.admin import (
     GuardedActionsMixin,
@@ -53,13 +53,11 @@ from core.admin import (
     is_confirmed,
 )
 from core.audit import log_staff_action
+from core.dates import today
 from core.errors import ApplicationError
 from core.object_actions import ObjectActionsMixin
 from core.pagination import ScalableAdminMixin
 from customers.search import classify, customer_ids_matching
-
-#: A charge still ``issuing`` after this long most likely lost its worker.
-ISSUING_STALE_AFTER = dt.timedelta(minutes=15)
 
 
 def _error_text(error: Exception) -> str:
@@ -76,11 +74,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
         if self.value() != "yes":
             return None
-        stale = timezone.now() - ISSUING_STALE_AFTER
-        return queryset.filter(
-            Q(state__in=[ChargeState.UNKNOWN, ChargeState.FAILED])
-            | Q(state=ChargeState.ISSUING, state_changed_at__lt=stale)
-        )
+        return queryset.filter(needs_attention())
 
 
 class ChargeEventInline(ReadOnlyInline):
@@ -100,6 +94,15 @@ class ChargeEventInline(ReadOnlyInline):
     @admin.display(description=_("why"))
     def why(self, obj: ChargeEvent) -> str:
         return history_reason(obj.reason) or "-"
+
+
+class CarneEventInline(ReadOnlyInline):
+    model = CarneEvent
+    verbose_name_plural = _("history")
+    fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("actor")
 
 
 class PaymentInline(ReadOnlyInline):
@@ -539,7 +542,7 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
     list_select_related = ("customer", "bank_account")
     search_fields = ("reference", "customer__name", "customer__document")
     search_help_text = _("A carnê reference (C-…), a CPF/CNPJ or a customer's name.")
-    inlines = (InstallmentInline,)
+    inlines = (InstallmentInline, CarneEventInline)
     actions = ("cancel_carnes",)
     readonly_fields = (
         "reference",

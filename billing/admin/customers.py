@@ -21,8 +21,8 @@ from billing.admin.common import state_badge
 from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
 from billing.models import Carne, CarneState, Charge
 from billing.services import charges as charge_services
-from billing.services.dates import today
 from core.admin import acting_user, environment_badge
+from core.dates import today
 from core.errors import ApplicationError
 from customers.admin import CustomerAdmin
 from customers.models import Customer

@@ -13,7 +13,7 @@ from django.utils.translation import pgettext_lazy
 from billing.labels import PAYMENT_SOURCES, PAYMENT_STATUSES
 from billing.models import ChargeState
 from billing.selectors.charges import LATE_BUCKETS, late_bucket_q, overdue_q, unsettled_q
-from billing.services.dates import today
+from core.dates import today
 from providers.models import Gateway
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from billing.models import Carne
-from customers.documents import digits
+from core.documents import digits
 from customers.search import classify, customer_ids_matching
 
 

@@ -1,6 +1,14 @@
 """Billing models, one module per concept; import from here."""
 
-from billing.models.charges import OPEN_STATES, Carne, CarneState, Charge, ChargeEvent, ChargeState
+from billing.models.charges import (
+    OPEN_STATES,
+    Carne,
+    CarneEvent,
+    CarneState,
+    Charge,
+    ChargeEvent,
+    ChargeState,
+)
 from billing.models.gateway_customers import GatewayCustomer
 from billing.models.leases import Lease
 from billing.models.logs import ExchangeOutcome, GatewayLog
@@ -11,6 +19,7 @@ from billing.models.reconciliation import DifferenceKind, ReconciliationDifferen
 __all__ = [
     "OPEN_STATES",
     "Carne",
+    "CarneEvent",
     "CarneState",
     "Charge",
     "ChargeEvent",

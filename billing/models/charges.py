@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gateways.base import MAX_INSTALLMENTS
+
 
 class ChargeState(models.TextChoices):
     """The lifecycle in docs/design: see billing.services.transitions for the allowed moves."""
@@ -63,7 +65,8 @@ class Carne(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(installments__gte=1, installments__lte=24), name="carne_installments_range"
+                condition=models.Q(installments__gte=1, installments__lte=MAX_INSTALLMENTS),
+                name="carne_installments_range",
             ),
         ]
 
@@ -217,3 +220,36 @@ class ChargeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_id}: {self.from_state or '∅'} → {self.to_state}"
+
+
+class CarneEvent(models.Model):
+    """Append-only: one row per state change of a carnê after its creation (when, from, to, who, why)."""
+
+    carne = models.ForeignKey(Carne, verbose_name=_("carnê"), on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_state = models.CharField(_("from"), max_length=12, choices=CarneState.choices)
+    to_state = models.CharField(_("to"), max_length=12, choices=CarneState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        _("by (process)"),
+        max_length=80,
+        blank=True,
+        help_text=_("The task or command, when no person acted."),
+    )
+    reason = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        verbose_name = _("carnê event")
+        verbose_name_plural = _("carnê history")
+        ordering = ["carne", "at", "id"]
+        indexes = [models.Index(fields=["carne", "at"], name="carneevent_carne_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carne_id}: {self.from_state} → {self.to_state}"

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET
 from billing.portal.selectors import current_provider, portal_customer, portal_page
 from billing.printing.selectors import slips_for_carne, slips_for_charge
 from billing.printing.views import render_slips
-from billing.services.dates import today
 from core import ratelimit
+from core.dates import today
 from customers.models import Customer
 
 #: Subscribers are in Brazil: the portal speaks Brazilian Portuguese whatever the browser asks.

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from billing.printing.selectors import SlipBook, slips_for_carne, slips_for_charge
-from billing.services.dates import today
+from core.dates import today
 
 TEMPLATE = "billing/print/slips.html"
 

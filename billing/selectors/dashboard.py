@@ -15,23 +15,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import OPEN_STATES, Charge, ChargeState, Payment
+from billing.selectors.attention import charges_needing_attention
+from core.dates import SAO_PAULO
 from providers.models import BankAccount
 
-BILLING_TIME_ZONE = ZoneInfo("America/Sao_Paulo")
 HISTORY_MONTHS = 12
-#: A charge still ``issuing`` after this long most likely lost its worker (as the admin's filter).
-ISSUING_STALE_AFTER = dt.timedelta(minutes=15)
 
 #: Charges that reached the gateway: what was billed.
 BILLED_STATES = (ChargeState.ISSUED, ChargeState.CANCEL_REQUESTED, ChargeState.PAID, ChargeState.REFUNDED)
-ATTENTION_STATES = (ChargeState.UNKNOWN, ChargeState.FAILED)
 
 COUNTERS = ("issued", "paid", "open", "overdue", "failed", "attention")
 
@@ -118,11 +115,8 @@ def _month_charges(rows: dict[int, AccountSummary], start: dt.date, end: dt.date
 
 
 def _attention(rows: dict[int, AccountSummary], now: dt.datetime) -> None:
-    stale = now - ISSUING_STALE_AFTER
     per_account = (
-        Charge.objects.filter(
-            Q(state__in=ATTENTION_STATES) | Q(state=ChargeState.ISSUING, state_changed_at__lt=stale)
-        )
+        charges_needing_attention(now=now)
         .order_by()
         .values("bank_account_id")
         .annotate(attention=Count("id"))
@@ -186,7 +180,7 @@ def billing_dashboard(*, now: dt.datetime | None = None) -> Dashboard:
     whatever their due date, because they need someone now.
     """
     now = now or timezone.now()
-    today = timezone.localtime(now, BILLING_TIME_ZONE).date()
+    today = timezone.localtime(now, SAO_PAULO).date()
     month_start = today.replace(day=1)
     next_month = month_start_shift(month_start, 1)
     months = [month_start_shift(month_start, offset) for offset in range(-(HISTORY_MONTHS - 1), 1)]

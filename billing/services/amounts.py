@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.models import Charge
-from billing.services.dates import today
+from core.dates import today
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)

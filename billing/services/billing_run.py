@@ -38,7 +38,8 @@ from django.utils.translation import gettext_noop
 
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges, sweep
-from billing.services.dates import due_date_for, next_business_day, today
+from billing.services.dates import due_date_for, next_business_day
+from core.dates import today
 from core.errors import ApplicationError
 from core.queue import ISSUE_CHARGE, enqueue
 from customers.models import BillingType, Customer, CustomerStatus

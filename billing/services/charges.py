@@ -27,14 +27,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Carne, CarneState, Charge, ChargeState, GatewayCustomer
-from billing.services.dates import add_months, today
+from billing.services.dates import add_months
 from billing.services.descriptions import expand_description
 from billing.services.gateway_access import gateway_for
-from billing.services.transitions import note, recorded_user, transition
+from billing.services.transitions import carne_transition, note, recorded_user, transition
 from core import queue
+from core.dates import today
 from core.errors import ApplicationError
 from customers.models import Customer
 from gateways.base import (
+    MAX_INSTALLMENTS,
     ChargeRequest,
     GatewayAnswerInvalid,
     GatewayError,
@@ -50,8 +52,6 @@ from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState
-
-MAX_INSTALLMENTS = 24
 
 
 def new_reference(prefix: str) -> str:
@@ -659,14 +659,23 @@ def charge_request_cancel(
 def carne_request_cancel(
     *, carne: Carne, actor: AbstractBaseUser | None = None, reason: str = "", enqueue: bool = True
 ) -> list[Charge]:
-    """Cancel every open installment; paid ones stay paid and visible."""
+    """Cancel every open installment; paid ones stay paid and visible.
+
+    The carnê becomes ``cancelled`` (recorded in its history) unless it had already ended: a
+    ``finished`` carnê has nothing left to cancel and stays finished.
+    """
     results = []
     with transaction.atomic():
+        # Installments first, then the carnê: the order in which a payment takes them.
+        list(Charge.objects.select_for_update().filter(carne_id=carne.pk).order_by("pk").values_list("pk"))
+        locked = Carne.objects.select_for_update().get(pk=carne.pk)
+        if locked.state == CarneState.OPEN:
+            carne_transition(locked, CarneState.CANCELLED, actor=actor, reason=reason)
+        carne.state = locked.state
         for charge in carne.installment_charges.order_by("installment_number"):
             if charge.state in (S.PAID, S.REFUNDED, S.CANCELLED, S.CANCEL_REQUESTED):
                 continue
             results.append(charge_request_cancel(charge=charge, actor=actor, reason=reason, enqueue=enqueue))
-        Carne.objects.filter(pk=carne.pk).update(state=CarneState.CANCELLED)
     return results
 
 

@@ -7,12 +7,6 @@ import datetime as dt
 from functools import lru_cache
 
 import holidays
-from django.utils import timezone
-
-
-def today() -> dt.date:
-    """Today in America/Sao_Paulo (the project's TIME_ZONE), not in UTC."""
-    return timezone.localdate()
 
 
 def due_date_for(year: int, month: int, due_day: int) -> dt.date:

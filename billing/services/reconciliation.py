@@ -27,9 +27,9 @@ from billing.models import (
 )
 from billing.services import leases
 from billing.services.amounts import CENT
-from billing.services.dates import today as local_today
 from billing.services.gateway_access import gateway_for
 from billing.services.payments import SOURCE_RECONCILIATION, payment_record, with_charge
+from core.dates import today as local_today
 from gateways.base import JUNO, GatewayError, IssuedCharge, PaymentDetails
 from providers.models import BankAccount, Gateway
 

@@ -1,4 +1,4 @@
-"""The sweep: the safety net that finishes whatever the tasks could not (design › Tasks).
+"""The sweep: the safety net that finishes whatever the tasks could not.
 
 One run, under the database lease ``sweep`` (never two at once, on any number of machines):
 
@@ -7,9 +7,11 @@ One run, under the database lease ``sweep`` (never two at once, on any number of
 2. every ``pending`` charge is issued, every ``unknown`` one resolved (``charge_issue`` looks it up
    before anything is re-sent) and every ``cancel_requested`` one cancelled at the gateway.
    ``unknown`` charges of gateways with no look-up (Mycontas) are never re-sent: they wait for the
-   gateway's return POST, and after ``MYCONTAS_UNKNOWN_ATTENTION_MINUTES`` they are counted as
-   *needing attention* for staff;
-3. notifications not processed yet are retried (the notifications service, once it exists).
+   gateway's return POST (after ``MYCONTAS_UNKNOWN_ATTENTION_MINUTES`` staff see them);
+   the run ends by counting the charges that *need attention*
+   (:mod:`billing.selectors.attention`, the same definition as the admin's filter);
+3. notifications not processed yet are retried
+   (:func:`~billing.services.notifications.notifications_retry_pending`).
 
 Rows are claimed in batches with ``select_for_update(skip_locked=True)`` where the database has it
 (PostgreSQL): a row a worker is changing right now is skipped, not waited for. Each claimed charge
@@ -34,10 +36,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Charge, ChargeState
+from billing.selectors.attention import charges_needing_attention, no_lookup_accounts
 from billing.services import charges, leases
+from billing.services.notifications import notifications_retry_pending
 from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, enqueue
 from gateways.base import GatewayUnavailable
-from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState
@@ -56,8 +59,8 @@ class SweepResult:
     expired: int = 0  # issuing → unknown
     handed: Counter[str] = field(default_factory=Counter)  # pending/unknown/cancel_requested taken
     outcomes: Counter[str] = field(default_factory=Counter)  # what each dispatch returned
-    needs_attention: int = 0  # unknown at a gateway with no look-up, older than the threshold
-    notifications: int | None = None  # retried notifications (None: service not available)
+    needs_attention: int = 0  # charges left for staff (billing.selectors.attention)
+    notifications: int = 0  # notifications retried
 
     @property
     def problems(self) -> int:
@@ -68,8 +71,7 @@ class SweepResult:
         data = {"expired": self.expired, "needs_attention": self.needs_attention}
         data.update({f"handed_{k}": v for k, v in sorted(self.handed.items())})
         data.update({f"outcome_{k}": v for k, v in sorted(self.outcomes.items())})
-        if self.notifications is not None:
-            data["notifications"] = self.notifications
+        data["notifications"] = self.notifications
         return data
 
 
@@ -127,7 +129,7 @@ def run_dispatch(
 # --- what the sweep takes --------------------------------------------------------------------------
 def _no_lookup_account_ids() -> list[int]:
     """Accounts whose gateway cannot say whether a charge exists (Mycontas)."""
-    return list(BankAccount.objects.filter(gateway=Gateway.MYCONTAS).values_list("pk", flat=True))
+    return list(no_lookup_accounts().values_list("pk", flat=True))
 
 
 def _work_filter(*, min_age: dt.timedelta, no_lookup: Iterable[int]) -> Q:
@@ -170,20 +172,8 @@ def issuing_timeout() -> dt.timedelta:
 
 
 def needs_attention_count() -> int:
-    cutoff = timezone.now() - dt.timedelta(minutes=settings.MYCONTAS_UNKNOWN_ATTENTION_MINUTES)
-    return Charge.objects.filter(
-        state=S.UNKNOWN, bank_account_id__in=_no_lookup_account_ids(), state_changed_at__lt=cutoff
-    ).count()
-
-
-def _retry_notifications() -> int | None:
-    """The notifications engineer's service, when it exists; None until then."""
-    try:
-        from billing.services.notifications import notifications_retry_pending
-    except (ImportError, AttributeError):
-        return None
-    retried = notifications_retry_pending()
-    return retried if isinstance(retried, int) else 0
+    """Charges left for staff after this run (the admin's "needs attention" filter lists them)."""
+    return charges_needing_attention().count()
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -218,7 +208,7 @@ def _sweep(
             logger.warning("sweep: lease lost (took longer than %s); stopping", ttl)
             break
     result.needs_attention = needs_attention_count()
-    result.notifications = _retry_notifications()
+    result.notifications = notifications_retry_pending()
     return result
 
 

@@ -1,7 +1,11 @@
-"""The charge state machine: the one place where a charge's state changes.
+"""The state machines of charges and carnês: the one place where their states change.
 
 Callers hold the row lock (``select_for_update`` inside ``transaction.atomic``); this module checks
-the move against :data:`ALLOWED`, saves, and appends the history row in the same transaction.
+the move against :data:`ALLOWED` (:data:`CARNE_ALLOWED`), saves, and appends the history row in the
+same transaction. A carnê whose last open installment is settled becomes ``finished`` here too.
+
+Lock order: an installment's row before its carnê's (payments lock the charge they settle, then
+this module locks the carnê; cancelling a carnê locks its installments before the carnê).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Charge, ChargeEvent, ChargeState
+from billing.models import Carne, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
 from core.errors import ApplicationError
 
 S = ChargeState
@@ -33,6 +37,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 
+#: A carnê ends once: cancelled by staff, or finished when nothing is left to collect.
+CARNE_ALLOWED: dict[str, frozenset[str]] = {
+    CarneState.OPEN: frozenset({CarneState.CANCELLED, CarneState.FINISHED}),
+    CarneState.CANCELLED: frozenset(),
+    CarneState.FINISHED: frozenset(),
+}
+#: An installment in one of these states is settled: nothing is left to collect on it.
+SETTLED_STATES = frozenset({S.PAID, S.REFUNDED, S.CANCELLED})
+
 
 class IllegalTransition(ApplicationError):
     def __init__(self, charge: Charge, to_state: str) -> None:
@@ -46,6 +59,18 @@ class IllegalTransition(ApplicationError):
         )
         self.from_state = charge.state
         self.to_state = to_state
+
+
+class IllegalCarneTransition(ApplicationError):
+    def __init__(self, carne: Carne, to_state: str) -> None:
+        super().__init__(
+            _("Carnê %(reference)s cannot go from %(from)s to %(to)s.")
+            % {
+                "reference": carne.reference,
+                "from": CarneState(carne.state).label,
+                "to": CarneState(to_state).label,
+            }
+        )
 
 
 def recorded_user(actor: AbstractBaseUser | None) -> User | None:
@@ -83,6 +108,8 @@ def transition(
         actor_label=actor_label[:80],
         reason=reason,
     )
+    if charge.carne_id is not None and to_state in SETTLED_STATES:
+        _finish_carne_when_settled(charge.carne_id, actor=actor, actor_label=actor_label)
     return charge
 
 
@@ -97,4 +124,46 @@ def note(
         actor=recorded_user(actor),
         actor_label=actor_label[:80],
         reason=reason,
+    )
+
+
+def carne_transition(
+    carne: Carne,
+    to_state: str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    reason: str = "",
+) -> Carne:
+    """Move ``carne`` (locked by the caller) to ``to_state`` and record the event."""
+    if to_state not in CARNE_ALLOWED.get(carne.state, frozenset()):
+        raise IllegalCarneTransition(carne, to_state)
+    from_state = carne.state
+    carne.state = to_state
+    carne.save(update_fields=["state"])
+    CarneEvent.objects.create(
+        carne=carne,
+        from_state=from_state,
+        to_state=to_state,
+        actor=recorded_user(actor),
+        actor_label=actor_label[:80],
+        reason=reason,
+    )
+    return carne
+
+
+def _finish_carne_when_settled(carne_id: int, *, actor: AbstractBaseUser | None, actor_label: str) -> None:
+    # The carnê's row lock serialises the installments settled at the same time: the last one to
+    # take it sees every other one settled (committed), so the carnê is finished exactly once.
+    carne = Carne.objects.select_for_update().get(pk=carne_id)
+    if carne.state != CarneState.OPEN:
+        return
+    if Charge.objects.filter(carne_id=carne_id).exclude(state__in=SETTLED_STATES).exists():
+        return
+    carne_transition(
+        carne,
+        CarneState.FINISHED,
+        actor=actor,
+        actor_label=actor_label,
+        reason=_("Every installment is paid, refunded or cancelled."),
     )

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 
-from customers.documents import digits
+from core.documents import digits
 
 register = template.Library()
 

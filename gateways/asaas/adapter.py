@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from django.utils.translation import gettext_lazy as _
 
+from core.documents import digits
 from gateways.asaas import client
 from gateways.base import (
     ASAAS,
@@ -37,7 +38,6 @@ from gateways.base import (
     Payer,
     PaymentDetails,
 )
-from gateways.brazil import digits
 from gateways.http import JsonClient
 
 #: Asaas' payment events and what each means here; any other event is stored and left alone.

@@ -11,11 +11,13 @@ import json
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import SAO_PAULO
+from core.documents import digits, is_valid_document
 from gateways.base import (
+    MAX_INSTALLMENTS,
     AccountConfig,
     ChargeRequest,
     GatewayAnswerInvalid,
@@ -25,10 +27,8 @@ from gateways.base import (
     PaymentDetails,
     RequestInvalid,
 )
-from gateways.brazil import digits, is_valid_document
 from gateways.http import HttpAnswer
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 #: The header carrying the account's API key on every call (never ``Authorization: Bearer``).
 API_KEY_HEADER = "access_token"
 #: The header carrying the account's webhook token on every webhook Asaas sends us.
@@ -41,7 +41,6 @@ UNDEFINED = "UNDEFINED"
 BILLING_TYPES = (BOLETO, UNDEFINED)
 CENT = Decimal("0.01")
 MAX_DESCRIPTION_CHARS = 500
-MAX_INSTALLMENTS = 24  # this product's carnê limit; Asaas documents none for boletos
 PAGE_SIZE = 100  # the largest page Asaas serves
 MAX_PAGES = 100  # 10,000 payments: more in one look-up means something is wrong, not a page to read
 
@@ -98,7 +97,9 @@ def check_config(config: AccountConfig) -> None:
 def check_request(request: ChargeRequest) -> None:
     """What Asaas would refuse, refused before anything is sent (a customer included)."""
     if not 1 <= request.installments <= MAX_INSTALLMENTS:
-        raise RequestInvalid(str(_("A carnê sent to Asaas has 1 to 24 installments.")))
+        raise RequestInvalid(
+            str(_("A carnê sent to Asaas has 1 to %(max)d installments.") % {"max": MAX_INSTALLMENTS})
+        )
     if not request.reference.strip():
         raise RequestInvalid(str(_("Asaas needs our reference (externalReference) on every charge.")))
     if not request.payer.name.strip():

@@ -38,9 +38,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from gateways.brazil import barcode, digits, is_valid_document, linha_digitavel
+from core.dates import SAO_PAULO
+from core.documents import digits, is_valid_document
+from gateways.brazil import barcode, linha_digitavel
 from gateways.pix import dynamic_payload
 from gateways.simulator_base import (
     Faults,
@@ -53,7 +54,6 @@ from gateways.simulator_base import (
 from gateways.simulator_base import start_in_thread as _start
 
 API_PREFIX = "/v3/"
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 BANK = "461"  # the bank code printed on simulated boletos (Asaas IP's)
 MIN_VALUE = Decimal("5.00")  # the smallest boleto the simulator issues
 MAX_PAGE = 100

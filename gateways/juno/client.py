@@ -15,7 +15,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from core.documents import digits
 from gateways.base import (
+    MAX_INSTALLMENTS,
     AccountConfig,
     ChargeRequest,
     GatewayAnswerInvalid,
@@ -24,7 +26,6 @@ from gateways.base import (
     PaymentDetails,
     RequestInvalid,
 )
-from gateways.brazil import digits
 from gateways.http import HttpAnswer, is_throttling_message, throttled
 
 DATE_FORMAT = "%d/%m/%Y"
@@ -33,7 +34,6 @@ MAX_DESCRIPTION_LINES = 4
 MAX_DESCRIPTION_CHARS = 400
 MAX_REFERENCE_CHARS = 255
 MAX_OVERDUE_DAYS = 29
-MAX_INSTALLMENTS = 24
 #: Juno has no "contra-apresentação" flag: the longest late window it offers stands in for it.
 CONTRA_APRESENTACAO_OVERDUE_DAYS = MAX_OVERDUE_DAYS
 RATE_RANGE = (Decimal("0.00"), Decimal("20.00"))
@@ -88,7 +88,9 @@ def description(lines: tuple[str, ...]) -> str:
 
 def _check_request(request: ChargeRequest) -> None:
     if not 1 <= request.installments <= MAX_INSTALLMENTS:
-        raise RequestInvalid(str(_("Juno issues 1 to 24 installments per carnê.")))
+        raise RequestInvalid(
+            str(_("Juno issues 1 to %(max)d installments per carnê.") % {"max": MAX_INSTALLMENTS})
+        )
     if len(request.reference) > MAX_REFERENCE_CHARS:
         raise RequestInvalid(str(_("Juno accepts references of at most 255 characters.")))
     if not request.payer.name.strip():

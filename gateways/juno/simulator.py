@@ -35,9 +35,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from gateways.brazil import barcode, digits, is_valid_document, linha_digitavel
+from core.dates import today
+from core.documents import digits, is_valid_document
+from gateways.brazil import barcode, linha_digitavel
 from gateways.simulator_base import (
     Faults,
     Request,
@@ -57,7 +58,6 @@ BOM = "\ufeff".encode()
 NO_BEGIN_DATE = "Favor informar a data de início de vencimento ou de pagamento"
 BANK = "422"  # the bank code printed on simulated boletos (Safra, one of Juno's registrars)
 NOTIFY_ATTEMPTS = 3
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 
 class Invalid(Exception):
@@ -289,7 +289,7 @@ class JunoSimulator(SimulatorApp):
             shown = str(minimum).replace(".", ",")
             raise Invalid(f"Valor da cobrança deve estar entre R$ {shown} e R$ 1.000.000,00")
         due_date = _date(form.get("dueDate") or "", "dueDate")
-        if due_date < dt.datetime.now(SAO_PAULO).date():
+        if due_date < today():
             raise Invalid("Data de vencimento não pode ser anterior à data atual")
         installments = _int(form.get("installments") or "1", "installments", 1, 24)
         _int(form.get("maxOverdueDays") or "0", "maxOverdueDays", 0, 29)
@@ -520,7 +520,7 @@ class JunoSimulator(SimulatorApp):
             id=self.next_payment_id,
             charge_code=charge.code,
             amount=amount.quantize(Decimal("0.01")),
-            date=dt.datetime.now(SAO_PAULO).date(),
+            date=today(),
             fee=Decimal("1.49"),
             status=str(data.get("status") or "CONFIRMED"),
         )

@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import today
+from core.documents import digits
 from gateways.base import (
     MYCONTAS,
     AccountConfig,
@@ -34,7 +35,6 @@ from gateways.base import (
     PaymentDetails,
     RequestInvalid,
 )
-from gateways.brazil import digits
 from gateways.http import FormPoster, HttpAnswer, is_throttling_message, throttled
 from gateways.mycontas import page, rules
 
@@ -42,12 +42,6 @@ SECRET_FIELDS = ("txtCod_senha",)
 TEST_ACCOUNT_CODE = "1234567890ABCDEFGHIJ"
 TEST_PASSWORD = "teste123"  # noqa: S105 - the manual's public test credentials
 MAX_DESCRIPTION_LINES = 5
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-
-
-def today() -> dt.date:
-    """Rule 5 compares with the service's today, which is Brazil's."""
-    return dt.datetime.now(SAO_PAULO).date()
 
 
 def cents(value: Decimal) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from django.utils.translation import gettext_lazy as _
 
-from gateways.brazil import is_valid_document
+from core.documents import is_valid_document
 
 REQUIRED = (
     "txtCod_cliente",

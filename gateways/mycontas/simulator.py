@@ -12,22 +12,20 @@ Control: ``POST /_sim/faults``, ``GET /_sim/charges``, ``GET /_sim/returns``, ``
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import secrets
 import string
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from core.dates import today
 from gateways.mycontas import rules
 from gateways.mycontas.adapter import TEST_ACCOUNT_CODE, TEST_PASSWORD
 from gateways.simulator_base import Faults, Request, Response, SimulatorApp, SimulatorServer, post_form
 from gateways.simulator_base import start_in_thread as _start
 
 SERVICE_PATHS = ("/servicoweb", "/servicoweb/", "/servicosweb/index.php", "/servicosweb/")
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -87,7 +85,7 @@ class MycontasSimulator(SimulatorApp):
         if request.method != "POST":
             return error_page("Utilize o método POST.")
         form = request.form
-        problems = rules.violations(form, today=dt.datetime.now(SAO_PAULO).date())
+        problems = rules.violations(form, today=today())
         if problems:
             return error_page(" ".join(problems))
         if form["txtCod_cliente"] == TEST_ACCOUNT_CODE and form["txtCod_senha"] == TEST_PASSWORD:

@@ -711,6 +711,7 @@ def test_staff_groups_have_exactly_their_permissions():
     looked_at = [
         "billing.%s_payment",
         "billing.%s_gatewaylog",
+        "billing.%s_carneevent",
         "billing.%s_notification",
         "billing.%s_reconciliationrun",
         "django_celery_beat.%s_periodictask",

@@ -14,8 +14,8 @@ import pytest
 from billing.models import Charge, ChargeEvent, GatewayCustomer, GatewayLog, Notification, Payment
 from billing.models import ChargeState as S
 from billing.services.charges import charge_issue
-from billing.services.dates import today
 from billing.services.notifications import notification_process
+from core.dates import today
 from gateways.asaas import simulator as asaas_simulator
 from gateways.brazil import is_valid_linha_digitavel
 from gateways.pix import is_valid_payload

@@ -4,15 +4,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils.translation import gettext
 
-from billing.models import Charge, ChargeEvent, ChargeState
+from billing.models import CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
 from billing.services import charges as svc
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
 from core import queue
 from core.errors import ApplicationError
 from gateways.base import GatewayRejected, GatewayUnavailable, OperationUnsupported
 from tests.billing.fakes import FakeGateway
-from tests.factories import ChargeFactory
+from tests.factories import ChargeFactory, UserFactory
 
 S = ChargeState
 pytestmark = pytest.mark.django_db
@@ -239,3 +240,62 @@ def test_cancel_carne_cancels_each_open_installment(customer, gateway):
     assert len(changed) == 2
     states = dict(carne.installment_charges.values_list("installment_number", "state"))
     assert states == {1: S.PAID, 2: S.CANCEL_REQUESTED, 3: S.CANCEL_REQUESTED}
+
+
+# --- the carnê's own state: history, cancelled by staff, finished when nothing is left ----------
+def make_carne(customer, gateway, installments=3):
+    carne = svc.carne_create(
+        customer=customer,
+        installments=installments,
+        amount=Decimal("80.00"),
+        first_due_date=dt.date(2027, 1, 10),
+        description="x",
+        enqueue=False,
+    )
+    svc.charge_issue(charge_id=carne.installment_charges.first().pk)
+    return carne
+
+
+def carne_events(carne):
+    return list(
+        CarneEvent.objects.filter(carne=carne).values_list("from_state", "to_state", "actor", "reason")
+    )
+
+
+def test_cancelling_a_carne_is_recorded_with_who_and_why(customer, gateway):
+    carne = make_carne(customer, gateway)
+    staff = UserFactory(username="ana")
+    svc.carne_request_cancel(carne=carne, actor=staff, reason="moved away", enqueue=False)
+    carne.refresh_from_db()
+    assert carne.state == CarneState.CANCELLED
+    assert carne_events(carne) == [(CarneState.OPEN, CarneState.CANCELLED, staff.pk, "moved away")]
+    # Its installments are then cancelled at the gateway: the carnê stays cancelled, not finished.
+    for charge in carne.installment_charges.all():
+        svc.charge_cancel_at_gateway(charge_id=charge.pk)
+    carne.refresh_from_db()
+    assert carne.state == CarneState.CANCELLED and len(carne_events(carne)) == 1
+
+
+def test_the_last_settled_installment_finishes_the_carne(customer, gateway):
+    carne = make_carne(customer, gateway)
+    first, second, third = carne.installment_charges.order_by("installment_number")
+    transition(first, S.PAID, actor_label="notification")
+    svc.charge_request_cancel(charge=second, enqueue=False)
+    svc.charge_cancel_at_gateway(charge_id=second.pk)
+    carne.refresh_from_db()
+    assert carne.state == CarneState.OPEN and carne_events(carne) == []  # the third is still open
+    transition(third, S.PAID, actor_label="notification")
+    carne.refresh_from_db()
+    assert carne.state == CarneState.FINISHED
+    reason = gettext("Every installment is paid, refunded or cancelled.")  # the active language
+    assert carne_events(carne) == [(CarneState.OPEN, CarneState.FINISHED, None, reason)]
+    assert CarneEvent.objects.get(carne=carne).actor_label == "notification"
+
+
+def test_a_finished_carne_stays_finished_when_staff_cancel_it(customer, gateway):
+    carne = make_carne(customer, gateway, installments=1)
+    transition(carne.installment_charges.get(), S.PAID)
+    assert svc.carne_request_cancel(carne=carne, enqueue=False) == []
+    carne.refresh_from_db()
+    assert carne.state == CarneState.FINISHED
+    assert [to for _from, to, _actor, _why in carne_events(carne)] == [CarneState.FINISHED]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
-import types
 from decimal import Decimal
 
 import pytest
@@ -172,17 +170,10 @@ def test_expired_lease_is_taken_over_and_finish_is_recorded(customer, gateway):
     assert lease.holder == "" and lease.last_finished_at is not None
 
 
-def test_sweep_retries_notifications_when_the_service_exists(gateway, monkeypatch):
-    module = types.ModuleType("billing.services.notifications")
-    module.notifications_retry_pending = lambda: 3
-    monkeypatch.setitem(sys.modules, "billing.services.notifications", module)
-    assert sweep.sweep_run(dispatch=sweep.inline_dispatch, min_age=NOW).notifications == 3
-
-
-def test_sweep_runs_without_the_notifications_service(gateway, monkeypatch):
-    module = types.ModuleType("billing.services.notifications")  # present, function not yet written
-    monkeypatch.setitem(sys.modules, "billing.services.notifications", module)
-    assert sweep.sweep_run(dispatch=sweep.inline_dispatch, min_age=NOW).notifications is None
+def test_sweep_retries_the_waiting_notifications(gateway, monkeypatch):
+    monkeypatch.setattr(sweep, "notifications_retry_pending", lambda: 3)
+    result = sweep.sweep_run(dispatch=sweep.inline_dispatch, min_age=NOW)
+    assert result.notifications == 3 and result.as_dict()["notifications"] == 3
 
 
 def test_claims_use_skip_locked_where_the_database_has_it(customer):

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Carne, Charge, ChargeState
-from billing.services.dates import today
+from core.dates import today
 from customers.models import Customer
 from tests import factories
 

@@ -1,7 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers.documents import digits, format_document, mask_document, validate_document
+from core.documents import digits
+from customers.documents import format_document, mask_document, validate_document
 from tests.factories import make_cnpj, make_cpf
 
 

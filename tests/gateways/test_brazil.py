@@ -1,4 +1,4 @@
-"""Check digits: CPF/CNPJ, the barcode's mod-11 digit and the linha digitável's mod-10 digits."""
+"""Check digits: the barcode's mod-11 digit and the linha digitável's mod-10 digits (CPF/CNPJ: tests/core)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ import pytest
 from gateways.brazil import (
     barcode,
     due_factor,
-    is_valid_cnpj,
-    is_valid_cpf,
     is_valid_linha_digitavel,
     linha_digitavel,
     mod10,
     mod11_general,
 )
-from tests.factories import make_cnpj, make_cpf
 
 # A published Banco do Brasil example line (R$ 1,00) and its barcode.
 KNOWN_LINE = "00190500954014481606906809350314337370000000100"
@@ -58,11 +55,3 @@ def test_generated_lines_always_check(seed):
     line = linha_digitavel(code)
     assert len(line) == 47 and is_valid_linha_digitavel(line)
     assert line[37:47] == f"{(seed * 100 + 37):010d}"  # the amount in cents closes the line
-
-
-def test_documents():
-    assert is_valid_cpf("529.982.247-25") and not is_valid_cpf("529.982.247-26")
-    assert not is_valid_cpf("111.111.111-11")
-    assert is_valid_cnpj("11.222.333/0001-81") and not is_valid_cnpj("11.222.333/0001-82")
-    for seed in (1, 12345, 987654321):
-        assert is_valid_cpf(make_cpf(seed)) and is_valid_cnpj(make_cnpj(seed))

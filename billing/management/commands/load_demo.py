@@ -27,6 +27,7 @@ from billing import demo as demo_accounts
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from core import queue
+from core.documents import with_check_digits
 from customers.models import BillingType, Customer
 from gateways.brazil import barcode, linha_digitavel
 from providers.models import MYCONTAS_TEST_ACCOUNT_CODE, BankAccount, Gateway, Provider
@@ -68,23 +69,12 @@ STREETS = ["Rua Sete de Setembro", "Avenida Brasil", "Rua das Acácias", "Rua Ti
 PLANS = [Decimal("79.90"), Decimal("99.90"), Decimal("119.90"), Decimal("149.90")]
 
 
-def _check_digit(numbers: list[int], weights: list[int]) -> int:
-    rest = sum(d * w for d, w in zip(numbers, weights, strict=True)) % 11
-    return 0 if rest < 2 else 11 - rest
-
-
 def make_cpf(rng: random.Random) -> str:
-    base = [rng.randint(0, 9) for _ in range(9)]
-    base.append(_check_digit(base, list(range(10, 1, -1))))
-    base.append(_check_digit(base, list(range(11, 1, -1))))
-    return "".join(map(str, base))
+    return with_check_digits("".join(str(rng.randint(0, 9)) for _ in range(9)))
 
 
 def make_cnpj(rng: random.Random) -> str:
-    base = [rng.randint(0, 9) for _ in range(8)] + [0, 0, 0, 1]
-    base.append(_check_digit(base, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
-    base.append(_check_digit(base, [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
-    return "".join(map(str, base))
+    return with_check_digits("".join(str(rng.randint(0, 9)) for _ in range(8)) + "0001")
 
 
 @dataclass(frozen=True)

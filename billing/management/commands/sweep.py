@@ -74,13 +74,8 @@ class Command(BaseCommand):
             (_("outcome: %(state)s") % {"state": sweep_outcome_label(k)}, v)
             for k, v in sorted(result.outcomes.items())
         ]
-        rows.append((_("Mycontas unknown needing staff attention"), result.needs_attention))
-        rows.append(
-            (
-                _("notifications retried"),
-                "-" if result.notifications is None else result.notifications,
-            )
-        )
+        rows.append((_("charges needing staff attention"), result.needs_attention))
+        rows.append((_("notifications retried"), result.notifications))
         width = max(len(label) for label, _value in rows)
         for label, value in rows:
             self.stdout.write(f"{label.ljust(width)}  {value}")
