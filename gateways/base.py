@@ -204,7 +204,8 @@ class IssueResult:
     """
 
     charges: tuple[IssuedCharge, ...]
-    accepted: bool = True
+    #: What the gateway said besides the charges, for staff (Mycontas: its page's note, e.g. that
+    #: test credentials registered nothing); billing writes it into the charge's history.
     message: str = ""
     #: The gateway's id of the payer (Asaas), registered or found by this call: billing keeps it
     #: and passes it back as :attr:`Payer.gateway_customer_id` next time.
@@ -358,7 +359,5 @@ class Gateway(Protocol):
         ...
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]: ...
-
-    def fetch_balance(self) -> Mapping[str, Decimal]: ...
 
     def parse_notification(self, form: Mapping[str, str]) -> InboundNotification: ...

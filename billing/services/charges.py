@@ -287,6 +287,13 @@ def _apply_issued(
         carne.save(update_fields=["installment_link"])
 
 
+def _issued_reason(result: IssueResult) -> str:
+    """The history's line for an accepted issue, with what the gateway said besides (for staff)."""
+    if result.message:
+        return _("Issued by the gateway: %(note)s") % {"note": result.message}
+    return _("Issued by the gateway")
+
+
 def charge_registered_at_gateway(*, charge_id: int, number: str, link: str, actor_label: str) -> Charge:
     """The gateway's own word, after the fact, that it registered the charge (Mycontas' return POST).
 
@@ -379,7 +386,7 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
         group = _locked_group(charge_id)
         if result is not None:
             _remember_gateway_customer(group[0], result.customer_id)
-            _apply_issued(group, result.charges, actor_label=actor_label, reason=_("Issued by the gateway"))
+            _apply_issued(group, result.charges, actor_label=actor_label, reason=_issued_reason(result))
         elif isinstance(error, GatewayUnavailable) and not error.maybe_sent:
             _set_group(
                 group, S.PENDING, actor_label=actor_label, reason=error.message, error_message=error.message

@@ -37,7 +37,6 @@ NETWORK_METHODS = frozenset(
         "look_up",
         "list_due",
         "list_paid_charges",
-        "fetch_balance",
     }
 )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -147,7 +146,7 @@ class AsaasGateway:
             charges = tuple(self._with_details(payment, reference=request.reference) for payment in payments)
         except GatewayError as exc:
             raise _charge_may_exist(exc, code_hint=client.text(first.get("id"))) from exc
-        return IssueResult(charges=charges, accepted=True, customer_id=customer_id)
+        return IssueResult(charges=charges, customer_id=customer_id)
 
     def _customer_for(self, payer: Payer, *, reference: str) -> str:
         """The payer's Asaas customer: the one billing knows, else one with this CPF/CNPJ, else a new one.
@@ -285,10 +284,6 @@ class AsaasGateway:
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
         query = {"paymentDate[ge]": client.date(paid_from), "paymentDate[le]": client.date(paid_to)}
         return [client.parse_charge(p) for p in self._pages("payments", query)]
-
-    def fetch_balance(self) -> Mapping[str, Decimal]:
-        body = self._call("GET", "finance/balance")
-        return {"balance": client.decimal(body.get("balance"))}
 
     # --- inbound ---------------------------------------------------------------------------------
     def parse_notification(self, form: Mapping[str, Any]) -> InboundNotification:

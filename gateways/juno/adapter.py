@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -86,7 +85,7 @@ class JunoGateway:
             reference=request.reference,
             code_of=lambda found: ",".join(c.code for c in found),
         )
-        return IssueResult(charges=tuple(charges), accepted=True)
+        return IssueResult(charges=tuple(charges))
 
     def cancel(self, code: str) -> None:
         """``cancel-charge`` for one code; a carnê is cancelled one installment at a time."""
@@ -171,13 +170,6 @@ class JunoGateway:
         if not listing.complete:  # a payment left unread would look missing at the gateway
             raise GatewayAnswerInvalid("Juno's listing of paid charges could not be read to its end.")
         return list(listing.charges)
-
-    def fetch_balance(self) -> Mapping[str, Decimal]:
-        data = self._call("fetch-balance", {"token": self.config.token})
-        if not isinstance(data, Mapping):
-            raise GatewayAnswerInvalid("Juno's balance answer has no data.")
-        names = ("balance", "withheldBalance", "transferableBalance")
-        return {name: client.decimal(data.get(name)) for name in names}
 
     # --- inbound ---------------------------------------------------------------------------------
     def parse_notification(self, form: Mapping[str, str]) -> InboundNotification:

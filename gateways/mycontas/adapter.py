@@ -181,9 +181,7 @@ class MycontasGateway:
                 status_code=answer.status_code,
                 raw=answer.text,
             )
-        return IssueResult(
-            charges=self._revealed(reading, answer, request), accepted=True, message=self._note(reading)
-        )
+        return IssueResult(charges=self._revealed(reading, answer, request), message=self._note(reading))
 
     def _revealed(
         self, reading: page.PageReading, answer: HttpAnswer, request: ChargeRequest
@@ -236,9 +234,6 @@ class MycontasGateway:
 
     def list_paid_charges(self, *, paid_from: dt.date, paid_to: dt.date) -> list[IssuedCharge]:
         self._unsupported("paid-charge listing")
-
-    def fetch_balance(self) -> Mapping[str, Decimal]:
-        self._unsupported("balance")
 
     def parse_notification(self, form: Mapping[str, str]) -> InboundNotification:
         return parse_notification(form)

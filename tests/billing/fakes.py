@@ -33,6 +33,7 @@ class FakeGateway:
     others: list[IssuedCharge] = field(default_factory=list)  # someone else's charges, also listed
     listing_complete: bool = True
     lookups: int = 0
+    note: str = ""  # what the gateway says besides the charges (IssueResult.message)
 
     def _maybe_fail(self) -> None:
         if self.fail_next:
@@ -60,7 +61,7 @@ class FakeGateway:
             self.issued.setdefault(request.reference, []).extend(charges)
         self._maybe_fail()
         self.issued.setdefault(request.reference, []).extend([] if self.create_then_fail else charges)
-        return IssueResult(charges=tuple(charges))
+        return IssueResult(charges=tuple(charges), message=self.note)
 
     def cancel(self, code: str) -> None:
         self._maybe_fail()
@@ -92,9 +93,6 @@ class FakeGateway:
 
     def list_paid_charges(self, *, paid_from, paid_to):  # pragma: no cover - unused here
         return []
-
-    def fetch_balance(self):  # pragma: no cover
-        return {}
 
     def parse_notification(self, form):  # pragma: no cover
         raise NotImplementedError

@@ -92,6 +92,13 @@ def test_create_enqueues_issue_after_commit(customer, django_capture_on_commit_c
     assert len(charge.reference) <= 50
 
 
+def test_what_the_gateway_said_besides_the_charge_lands_in_its_history(customer, gateway):
+    gateway.note = "Mycontas test credentials: the request was validated but nothing was registered."
+    charge = svc.charge_issue(charge_id=make_charge(customer).pk)
+    event = ChargeEvent.objects.filter(charge=charge).latest("id")
+    assert event.to_state == S.ISSUED and gateway.note in event.reason
+
+
 def test_issue_records_what_the_gateway_returned(customer, gateway):
     charge = make_charge(customer)
     charge = svc.charge_issue(charge_id=charge.pk)

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -178,6 +179,12 @@ def test_bulk_billing_type_goes_through_a_confirmation_page(client, operator, ju
     other.refresh_from_db()
     assert other.billing_type == "titulo"
     assert any("3 customers changed" in m for m in messages_of(response))
+    # Each customer's history says who changed the billing type.
+    entries = LogEntry.objects.filter(content_type__model="customer", action_flag=CHANGE)
+    assert sorted(int(e.object_id) for e in entries) == sorted(ids)
+    assert {e.user_id for e in entries} == {operator.pk}
+    history = client.get(reverse("admin:customers_customer_history", args=[chosen[0].pk])).content.decode()
+    assert operator.username in history and "Billing type changed to" in history
 
 
 def test_bulk_billing_type_without_a_choice_shows_the_page_again(client, operator, customer):

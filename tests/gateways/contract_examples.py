@@ -155,11 +155,6 @@ JUNO_NOTIFICATION_FORM = {
     "chargeCode": "10012345",
 }
 
-JUNO_BALANCE_RESPONSE = {
-    "success": True,
-    "data": {"balance": 1234.5, "withheldBalance": 0, "transferableBalance": "1234.50"},
-}
-
 # --- Mycontas ------------------------------------------------------------------------------------
 MYCONTAS_CONFIG = AccountConfig(
     gateway="mycontas",
