@@ -24,7 +24,7 @@ class CobrancaAdminSite(admin.AdminSite):
     index_title = _("Billing desk")
     #: No "Ver o site" link: this installation has no public site of its own (the subscriber
     #: portal is reached only through each subscriber's private link).
-    site_url = None  # type: ignore[assignment]
+    site_url = None
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

@@ -1,6 +1,6 @@
 """Settings, read from the environment (django-environ).
 
-Every variable is listed in the README's configuration table. Development needs none of them:
+Every variable is listed in the table of docs/configuration.md. Development needs none of them:
 SQLite, a broker that needs no server and the local gateway simulators are the defaults. Production
 (``DJANGO_ENV=production``) refuses to start without its secrets.
 """

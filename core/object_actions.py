@@ -203,7 +203,7 @@ class ObjectActionsMixin:
             "danger": action.danger,
             "form": form,
             "back_url": back_url,
-            "media": self.media + (form.media if form is not None else forms.Media()),  # type: ignore[attr-defined]
+            "media": self.media + (form.media if form is not None else forms.Media()),
         }
         request.current_app = site.name
         return TemplateResponse(request, OBJECT_ACTION_TEMPLATE, context)

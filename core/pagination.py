@@ -44,7 +44,7 @@ class CappedCountPaginator(Paginator):
     cap = 10_000
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         queryset: Any = self.object_list
         query = getattr(queryset, "query", None)
         if query is None:
@@ -66,14 +66,14 @@ class BoundedDatesMixin:
         bounds = self.order_by().aggregate(first=Min(field_name), last=Max(field_name))  # type: ignore[attr-defined]
         return bounds["first"], bounds["last"]
 
-    def dates(self, field_name: str, kind: str, order: str = "ASC") -> list[dt.date]:  # type: ignore[override]
+    def dates(self, field_name: str, kind: str, order: str = "ASC") -> list[dt.date]:
         first, last = self._bounds(field_name)
         if first is None:
             return []
         values = _periods(first, last, kind)
         return values if order == "ASC" else values[::-1]
 
-    def datetimes(  # type: ignore[override]
+    def datetimes(
         self, field_name: str, kind: str, order: str = "ASC", tzinfo: Any = None
     ) -> list[dt.datetime]:
         first, last = self._bounds(field_name)

@@ -149,7 +149,7 @@ class BankAccountForm(forms.ModelForm):
         if value < 1:
             raise forms.ValidationError(_("Max days to update must be at least 1."), code="min_value")
         if value > MAX_DAYS_TO_UPDATE:
-            # Seed FAQ 5.7: the gateway's maximum is 29 days; a larger value counts as 29.
+            # The gateways accept at most 29 days; a larger value is stored as 29 (with a warning).
             self.max_days_clamped_from = value
             return MAX_DAYS_TO_UPDATE
         return value

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +18,7 @@ class DifferenceInline(ReadOnlyInline):
     model = ReconciliationDifference
     fields = ("kind", "charge", "gateway_payment_id", "detail", "repaired")
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("charge")
 
 

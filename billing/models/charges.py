@@ -11,7 +11,8 @@ from gateways.base import MAX_INSTALLMENTS
 
 
 class ChargeState(models.TextChoices):
-    """The lifecycle in docs/design: see billing.services.transitions for the allowed moves."""
+    """A charge's lifecycle: the allowed moves are in billing.services.transitions (and its diagram in
+    docs/architecture.md)."""
 
     PENDING = "pending", _("Pending")
     ISSUING = "issuing", _("Issuing")

@@ -1,7 +1,7 @@
 """A local Boleto Fácil (API v1) for tests, the demo and benchmarks. Never used in production.
 
 Same paths and wire format as the real API (``/boletofacil/integration/api/v1/<endpoint>``), the
-same validation as the contract (../shared/spec/juno.md), state per token, and control routes:
+the same validation as the real service (see docs/gateways.md), state per token, and control routes:
 
 - ``POST /_sim/pay`` ``{code, amount?, status?, payment_token?, notify?, duplicate?, delay_ms?}``:
   a payment (``CONFIRMED`` by default) with a random ``paymentToken``, notified to the charge's
