@@ -17,11 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
 
 from core.admin import GuardedActionsMixin, acting_user, confirmation_page, is_confirmed
+from core.audit import log_staff_action
 from core.errors import ApplicationError
 from core.pagination import ScalableAdminMixin
 from customers import services as customer_services
@@ -29,6 +30,11 @@ from customers.forms import BillingTypeForm, CustomerAdminForm
 from customers.models import BillingType, Customer
 from customers.resources import IMPORT_FORMATS, CustomerResource, template_csv
 from customers.search import search_customers
+
+
+def new_portal_link_message() -> str:
+    """The history line of a new portal link (the old link stopped working at that moment)."""
+    return gettext("New portal link issued; the old one no longer works.")
 
 
 def portal_url(customer: Customer) -> str:
@@ -43,7 +49,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
     import_formats = IMPORT_FORMATS
     import_template_name = "admin/customers/customer/import.html"
     change_form_template = "admin/customers/customer/change_form.html"
-    list_display = (
+    list_display: tuple[Any, ...] = (
         "name",
         "document_formatted",
         "billing_type",
@@ -85,15 +91,34 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
     def document_formatted(self, obj: Customer) -> str:
         return obj.document_display
 
+    @admin.display(description=_("CEP"), ordering="postcode")
+    def postcode_formatted(self, obj: Customer) -> str:
+        return obj.postcode_display or "-"
+
+    #: On the read-only page (readers), the stored digits are shown with their punctuation.
+    formatted_for_readers = {"document": "document_formatted", "postcode": "postcode_formatted"}
+
+    def get_fieldsets(self, request: HttpRequest, obj: Customer | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        swap: dict[Any, Any] = self.formatted_for_readers
+        return [
+            (name, {**options, "fields": tuple(swap.get(f, f) for f in options["fields"])})
+            for name, options in fieldsets
+        ]
+
     @admin.display(description=_("portal link"))
     def portal_link(self, obj: Customer) -> str:
         if not obj.pk:
             return str(_("Created with the customer."))
         # "Issue a new portal link" sits in the page's object tools, shown only to who may change.
+        url = portal_url(obj)
         return format_html(
-            '<code id="portal-link">{}</code> '
+            '<a id="portal-link" href="{}" target="_blank" rel="noopener noreferrer">{}</a> '
             '<button type="button" class="button" data-copy="portal-link" data-copied-label="{}">{}</button>',
-            portal_url(obj),
+            url,
+            url,
             _("Copied"),
             _("Copy"),
         )
@@ -152,6 +177,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
             raise PermissionDenied
         if is_confirmed(request):
             customer_services.customer_rotate_portal_token(customer=customer)
+            log_staff_action(user=request.user, objects=customer, message=new_portal_link_message())
             self.message_user(
                 request, _("A new portal link was issued; the old one no longer works."), messages.SUCCESS
             )
@@ -223,6 +249,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
         count = 0
         for customer in queryset:
             customer_services.customer_rotate_portal_token(customer=customer)
+            log_staff_action(user=request.user, objects=customer, message=new_portal_link_message())
             count += 1
         self.message_user(
             request,

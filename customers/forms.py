@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.documents import digits
-from customers.documents import format_document, validate_document
+from customers.documents import format_document, format_postcode, validate_document
 from customers.models import BillingType, Customer
 
 #: "12.345.678/0001-95" is 18 characters; leave room for stray spaces.
@@ -46,6 +46,9 @@ class PostcodeField(forms.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", _("CEP"))
         super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return format_postcode(value) if isinstance(value, str) else value
 
     def to_python(self, value: Any) -> str:
         return digits(super().to_python(value))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from localflavor.br.br_states import STATE_CHOICES
 
 from core.documents import digits
-from customers.documents import format_document, validate_document
+from customers.documents import format_document, format_postcode, validate_document
 
 
 def new_portal_token() -> str:
@@ -110,6 +110,10 @@ class Customer(models.Model):
     @property
     def document_display(self) -> str:
         return format_document(self.document)
+
+    @property
+    def postcode_display(self) -> str:
+        return format_postcode(self.postcode)
 
     @property
     def is_company(self) -> bool:

@@ -466,3 +466,69 @@ def test_send_again_requeues_a_failed_charge(client, operator, customer):
     assert LogEntry.objects.get(object_id=str(failed.pk)).change_message == (
         "Enviada de novo ao gateway (nova tentativa)."
     )
+
+
+# --- customers: who is behind, formatted documents, the portal link, actions recorded ---------------
+def _customers_listed(client, query: str = "") -> list[int]:
+    response = client.get(reverse("admin:customers_customer_changelist") + query)
+    assert response.status_code == 200
+    return [c.pk for c in response.context["cl"].result_list]
+
+
+def test_customer_list_shows_and_filters_who_is_behind(client, superuser, juno_account, on_the_10th):
+    behind = factories.CustomerFactory(bank_account=juno_account, name="Atrasada")
+    for days in (40, 12):
+        factories.ChargeFactory(
+            customer=behind,
+            state=ChargeState.ISSUED,
+            due_date=dt.date(2026, 12, 10) - dt.timedelta(days=days),
+        )
+    slightly = factories.CustomerFactory(bank_account=juno_account, name="Quase em dia")
+    factories.ChargeFactory(customer=slightly, state=ChargeState.ISSUED, due_date=dt.date(2026, 12, 7))
+    up_to_date = factories.CustomerFactory(bank_account=juno_account, name="Em dia")
+    factories.ChargeFactory(customer=up_to_date, state=ChargeState.PAID, due_date=dt.date(2026, 11, 1))
+    troubled = factories.CustomerFactory(bank_account=juno_account, name="Com falha")
+    factories.ChargeFactory(customer=troubled, state=ChargeState.FAILED)
+
+    client.force_login(superuser)
+    html = client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert "2 · <span" in html and "40 dias de atraso" in html
+    assert set(_customers_listed(client, "?atraso=vencidas")) == {behind.pk, slightly.pk}
+    assert _customers_listed(client, "?atraso=31-60") == [behind.pk]
+    assert _customers_listed(client, "?atraso=1-7") == [slightly.pk]
+    assert _customers_listed(client, "?attention=yes") == [troubled.pk]
+    assert _customers_listed(client, "?o=4")[0] == behind.pk  # sorted by the oldest overdue charge
+
+
+def test_customer_page_formats_cep_and_links_the_portal(client, superuser, reader, customer):
+    customer.postcode = "01001000"
+    customer.save()
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    html = _page(client, superuser, url)
+    assert 'name="postcode" value="01001-000"' in html
+    assert '<a id="portal-link" href="http' in html
+    html = _page(client, reader, url)
+    assert "01001-000" in html and customer.document_display in html
+    assert customer.document not in html.replace(customer.portal_token, "")
+
+
+def test_issuing_and_new_portal_links_are_recorded(client, operator, customer):
+    client.force_login(operator)
+    response = client.post(
+        reverse("admin:customers_customer_issue_charge", args=[customer.pk]),
+        {"amount": "79,90", "due_date": "2099-01-10", "description": "Internet"},
+    )
+    assert response.status_code == 302
+    charge = customer.charges.get()
+    assert charge.amount == Decimal("79.90")
+    assert (
+        LogEntry.objects.get(object_id=str(charge.pk), content_type__model="charge").action_flag == ADDITION
+    )
+    client.post(reverse("admin:customers_customer_renew_portal_link", args=[customer.pk]), {"post": "yes"})
+    messages = list(
+        LogEntry.objects.filter(object_id=str(customer.pk), content_type__model="customer").values_list(
+            "change_message", flat=True
+        )
+    )
+    assert f"Cobrança {charge.reference} emitida." in messages
+    assert "Novo link do portal emitido; o antigo deixou de funcionar." in messages

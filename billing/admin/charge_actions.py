@@ -15,8 +15,8 @@ from billing.forms import CancelReasonForm
 from billing.models import OPEN_STATES, Charge, ChargeState
 from billing.services import charges as charge_services
 from core.admin import acting_user
+from core.documents import digits
 from core.object_actions import ObjectAction
-from customers.documents import digits
 
 S = ChargeState
 CHANGE_CHARGE = "billing.change_charge"

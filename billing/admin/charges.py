@@ -230,39 +230,53 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
         "created_at",
         "updated_at",
     )
+    # First what staff look for (whose, where it stands, how much, when), then the keys.
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    "reference",
                     "customer",
+                    "state_display",
+                    "amount",
+                    "due_date",
+                    "description",
+                    "reference",
                     "bank_account",
                     "environment",
                     "carne",
                     "installment_number",
                     "billing_month",
-                    "amount",
-                    "due_date",
-                    "description",
                 )
             },
         ),
         (
             _("State"),
-            {
-                "fields": (
-                    "state_display",
-                    "state_changed_at",
-                    "error_message",
-                    "issue_attempts",
-                    "paid_after_cancel",
-                )
-            },
+            {"fields": ("state_changed_at", "error_message", "issue_attempts", "paid_after_cancel")},
         ),
         (_("At the gateway"), {"fields": gateway_fields}),
         (_("Record"), {"classes": ("collapse",), "fields": ("created_by", "created_at", "updated_at")}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Charge | None = None) -> Any:
+        """Rows that say nothing for this charge are left out: the carnê of a título, a billing
+        month never set, an empty error, a flag that is off."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        empty = set()
+        if obj.carne_id is None:
+            empty |= {"carne", "installment_number"}
+        if obj.billing_month is None:
+            empty.add("billing_month")
+        if not obj.error_message:
+            empty.add("error_message")
+        if not obj.paid_after_cancel:
+            empty.add("paid_after_cancel")
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in empty)})
+            for name, options in fieldsets
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Charges are issued from the customer's page, through the billing services.

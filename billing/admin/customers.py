@@ -11,17 +11,25 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import state_badge
+from billing.admin.filters import LateFilter
 from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
 from billing.models import Carne, CarneState, Charge
+from billing.selectors.attention import charges_needing_attention
+from billing.selectors.charges import days_late, overdue_q
 from billing.services import charges as charge_services
 from core.admin import acting_user, environment_badge
+from core.audit import ADDITION, log_staff_action
 from core.dates import today
 from core.errors import ApplicationError
 from customers.admin import CustomerAdmin
@@ -32,8 +40,86 @@ RECENT_CHARGES_SHOWN = 12
 ISSUE_PERMISSION = "billing.add_charge"
 
 
+class CustomerLateFilter(LateFilter):
+    """Customers with a charge overdue by so many days."""
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        late = self.late_q()
+        if late is None:
+            return None
+        return queryset.filter(pk__in=Charge.objects.filter(late).values("customer_id"))
+
+
+class CustomerAttentionFilter(admin.SimpleListFilter):
+    """Customers with a charge that needs staff (billing.selectors.attention)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("yes", _("Needs attention"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        if self.value() != "yes":
+            return None
+        return queryset.filter(pk__in=charges_needing_attention().values("customer_id"))
+
+
 class BillingCustomerAdmin(CustomerAdmin):
     change_form_template = "admin/billing/customer/change_form.html"
+    # Who, which document, whether they are up to date; then what they pay and when.
+    list_display = (
+        "name",
+        "document_formatted",
+        "status",
+        "overdue_display",
+        "plan",
+        "billing_type",
+        "bank_account",
+    )
+    list_filter = (  # type: ignore[assignment]  # the base's are field names only
+        "status",
+        CustomerLateFilter,
+        CustomerAttentionFilter,
+        "bank_account",
+        "billing_type",
+        "state",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Each customer with their overdue charges counted and the oldest one's due date (one
+        subquery each, so the list costs the same number of queries whatever its length)."""
+        overdue = Charge.objects.filter(overdue_q(today=today()), customer=OuterRef("pk")).order_by()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                oldest_overdue=Subquery(overdue.order_by("due_date").values("due_date")[:1]),
+                overdue_count=Subquery(
+                    overdue.values("customer").annotate(count=Count("pk")).values("count")[:1]
+                ),
+            )
+        )
+
+    @admin.display(description=_("plan"), ordering="plan_amount")
+    def plan(self, obj: Customer) -> str:
+        """What the customer pays and on which day: "149,90 · dia 10"."""
+        return gettext("%(amount)s · day %(day)s") % {
+            "amount": number_format(obj.plan_amount, 2),
+            "day": obj.due_day,
+        }
+
+    @admin.display(description=_("overdue"), ordering=F("oldest_overdue").asc(nulls_last=True))
+    def overdue_display(self, obj: Customer) -> str:
+        """ "2 · 45 dias": how many charges are overdue and how late the oldest one is."""
+        oldest = getattr(obj, "oldest_overdue", None)
+        if oldest is None:
+            return "-"
+        late = days_late(due_date=oldest, today=today())
+        text = ngettext("%(days)d day late", "%(days)d days late", late) % {"days": late}
+        return format_html(
+            '{} · <span class="cobranca-late">{}</span>', getattr(obj, "overdue_count", 1), text
+        )
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
@@ -115,6 +201,17 @@ class BillingCustomerAdmin(CustomerAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
+                log_staff_action(
+                    user=request.user,
+                    objects=charge,
+                    message=gettext("Issued from the customer's page; sent to the gateway."),
+                    flag=ADDITION,
+                )
+                log_staff_action(
+                    user=request.user,
+                    objects=customer,
+                    message=gettext("Charge %(reference)s issued.") % {"reference": charge.reference},
+                )
                 self.message_user(
                     request,
                     _("Charge %(reference)s created; it is being sent to the gateway.")
@@ -143,6 +240,18 @@ class BillingCustomerAdmin(CustomerAdmin):
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
+                log_staff_action(
+                    user=request.user,
+                    objects=carne,
+                    message=gettext("Issued from the customer's page; sent to the gateway."),
+                    flag=ADDITION,
+                )
+                log_staff_action(
+                    user=request.user,
+                    objects=customer,
+                    message=gettext("Carnê %(reference)s issued with %(count)d installments.")
+                    % {"reference": carne.reference, "count": carne.installments},
+                )
                 self.message_user(
                     request,
                     _(

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 TIME_ZONE = "America/Sao_Paulo"
 TASKS = [
-    # (name shown in the admin, task, crontab fields)
-    ("Billing sweep (hourly)", "billing.sweep", {"minute": "0", "hour": "*"}),
-    ("Billing reconciliation (daily)", "billing.reconcile", {"minute": "0", "hour": "6"}),
+    # (name shown in the admin, in the installation's language; task; crontab fields)
+    ("Varredura de cobranças (a cada hora)", "billing.sweep", {"minute": "0", "hour": "*"}),
+    ("Conciliação com os gateways (diária, 06:00)", "billing.reconcile", {"minute": "0", "hour": "6"}),
 ]
 
 

@@ -239,6 +239,12 @@ def test_migration_installs_the_periodic_tasks():
     from django_celery_beat.models import PeriodicTask
 
     sweep_task = PeriodicTask.objects.get(task="billing.sweep")
+    # Named for the staff who read the list of periodic tasks (in Portuguese, as the whole site).
+    assert sweep_task.name == "Varredura de cobranças (a cada hora)"
+    assert (
+        PeriodicTask.objects.get(task="billing.reconcile").name
+        == "Conciliação com os gateways (diária, 06:00)"
+    )
     assert sweep_task.enabled and sweep_task.crontab.minute == "0" and sweep_task.crontab.hour == "*"
     reconcile = PeriodicTask.objects.get(task="billing.reconcile")
     assert reconcile.enabled

@@ -127,7 +127,7 @@ def test_every_changelist_fits_a_laptop_with_the_sidebar_open(live_server, brows
     )
     crontab = CrontabSchedule.objects.create(minute="0", hour="*", timezone="America/Sao_Paulo")
     PeriodicTask.objects.get_or_create(
-        name="Varredura de cobranças (a cada hora)", task="billing.sweep", crontab=crontab
+        name="Relatório semanal de cobranças", task="billing.sweep", crontab=crontab
     )
     staff_user("chefe", superuser=True)
 
