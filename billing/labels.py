@@ -41,6 +41,14 @@ ENDPOINTS: dict[str, StrOrPromise] = {
     "fetch-payment-details": _("Fetch payment details"),
     "fetch-balance": _("Fetch balance"),
     "servicoweb": _("Register boleto (Mycontas)"),
+    # Asaas: the path names the operation (with the method: POST payments issues, GET lists).
+    "payments": _("Issue or list charges"),
+    "customers": _("Register the payer"),
+    "payments/get": _("Fetch payment details"),
+    "payments/delete": _("Cancel charge"),
+    "payments/identificationField": _("Fetch the linha digitável"),
+    "payments/pixQrCode": _("Fetch the PIX code"),
+    "finance/balance": _("Fetch balance"),
 }
 
 #: ``actor_label`` values written by tasks, commands and services (no person acted).
@@ -71,6 +79,7 @@ NOTIFICATION_OUTCOMES: dict[str, StrOrPromise] = {
     "invalid": _("invalid"),
     "not_found": _("charge not found"),
     "forbidden": _("refused (wrong account)"),
+    "unauthorized": _("refused (without the account's token)"),
     "rejected": _("rejected"),
     "failed": _("failed"),
     "retrying": _("waiting for retry"),

@@ -532,3 +532,14 @@ def test_issuing_and_new_portal_links_are_recorded(client, operator, customer):
     )
     assert f"Cobrança {charge.reference} emitida." in messages
     assert "Novo link do portal emitido; o antigo deixou de funcionar." in messages
+
+
+def test_codes_nobody_put_into_words_are_still_readable():
+    from billing.labels import endpoint_label, humanize_code, payment_status_label, process_label
+
+    assert humanize_code("CHARGEBACK_REQUESTED") == "Chargeback requested"
+    assert payment_status_label("SOMETHING_NEW") == "Something new"
+    assert endpoint_label("payments/delete") == "Cancelar cobrança"
+    assert endpoint_label("") == "-"
+    assert process_label("admin:ana") == "Equipe: ana"
+    assert process_label("sweep") == "Varredura horária"

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.labels import notification_outcome_label
 from billing.models import Notification
 from billing.services.notifications import notification_process
 from core.admin import confirmation_page, is_confirmed
@@ -65,9 +66,11 @@ def reprocess_selected(
         log_staff_action(
             user=request.user,
             objects=notification,
-            message=_("Processed again: %(outcome)s.") % {"outcome": outcome},
+            message=_("Processed again: %(outcome)s.") % {"outcome": notification_outcome_label(outcome)},
         )
-    summary = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(outcomes.items()))
+    summary = ", ".join(
+        f"{notification_outcome_label(outcome)}: {count}" for outcome, count in sorted(outcomes.items())
+    )
     modeladmin.message_user(
         request, _("Processed again: %(summary)s.") % {"summary": summary}, messages.SUCCESS
     )

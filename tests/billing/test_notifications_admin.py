@@ -53,6 +53,14 @@ def test_reprocess_asks_first_then_processes(client, waiting):
 
     done = client.post(reverse(CHANGELIST), {**data, "post": "yes"}, follow=True)
     assert done.status_code == 200
+    # The outcome in words, in the message and in the notification's history (Ações recentes).
+    from django.contrib.admin.models import LogEntry
+
+    from billing.labels import notification_outcome_label
+
+    words = notification_outcome_label("processed")
+    assert f"{words}: 1" in done.content.decode()
+    assert LogEntry.objects.get(object_id=str(notification.pk)).change_message.endswith(f"{words}.")
     notification.refresh_from_db()
     charge.refresh_from_db()
     assert notification.status == NotificationStatus.PROCESSED
