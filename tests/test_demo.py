@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils.translation import gettext
 
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
+from billing.selectors.charges import unsettled_q
 from customers.documents import validate_document
 from customers.models import BillingType, Customer
 from gateways.brazil import is_valid_linha_digitavel
@@ -47,18 +48,35 @@ def test_load_demo_creates_every_state_and_is_idempotent(capsys):
 
 
 @pytest.mark.django_db
-def test_demo_summary_counts_what_the_charge_list_shows(capsys):
+def test_demo_summary_counts_what_the_charge_list_shows(capsys, client):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
     call_command("load_demo")
+    client.force_login(UserFactory(is_superuser=True))
+    url = reverse("admin:billing_charge_changelist")
+    listed_open = client.get(url).context["cl"].result_count
+    listed_all = client.get(url + "?situacao=todas").context["cl"].result_count
 
     out = capsys.readouterr().out
     charges = Charge.objects.count()
     installments = Charge.objects.filter(carne__isnull=False).count()
     assert installments > 0
     expected = gettext(
-        "Demo data ready: %(charges)d charges (%(installments)d of them installments of "
-        "%(carnes)d carnê), %(customers)d customers, %(accounts)d bank accounts."
-    ) % {"charges": charges, "installments": installments, "carnes": 1, "customers": 51, "accounts": 3}
+        "Demo data ready: %(charges)d charges (%(open)d of them open, which the charge list opens on; "
+        "%(installments)d installments of %(carnes)d carnê), %(customers)d customers, "
+        "%(accounts)d bank accounts."
+    ) % {
+        "charges": charges,
+        "open": Charge.objects.filter(unsettled_q()).count(),
+        "installments": installments,
+        "carnes": Carne.objects.count(),
+        "customers": Customer.objects.count(),
+        "accounts": BankAccount.objects.count(),
+    }
     assert expected in out
+    assert (listed_all, listed_open) == (charges, Charge.objects.filter(unsettled_q()).count())
     created = gettext("Created now: %(items)s.") % {"items": ""}
     assert f"{charges} {Charge._meta.verbose_name_plural}" in out.split(created.rstrip("."))[1]
 

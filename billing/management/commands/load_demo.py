@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from billing import demo as demo_accounts
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
+from billing.selectors.charges import unsettled_q
 from core import queue
 from core.documents import with_check_digits
 from customers.models import BillingType, Customer
@@ -341,13 +342,16 @@ class Command(BaseCommand):
 
 
 def demo_summary() -> str:
-    """What the admin's lists show: every charge (carnê installments included), every customer."""
+    """What the admin's lists show: every charge (carnê installments included) and how many of them
+    the charge list opens on (the open ones), every customer."""
     charges = Charge.objects.count()
     return _(
-        "Demo data ready: %(charges)d charges (%(installments)d of them installments of "
-        "%(carnes)d carnê), %(customers)d customers, %(accounts)d bank accounts."
+        "Demo data ready: %(charges)d charges (%(open)d of them open, which the charge list opens on; "
+        "%(installments)d installments of %(carnes)d carnê), %(customers)d customers, "
+        "%(accounts)d bank accounts."
     ) % {
         "charges": charges,
+        "open": Charge.objects.filter(unsettled_q()).count(),
         "installments": Charge.objects.filter(carne__isnull=False).count(),
         "carnes": Carne.objects.count(),
         "customers": Customer.objects.count(),
