@@ -46,7 +46,8 @@ CHARGE_ACTIONS = (
     ObjectAction(
         name="boleto",
         label=_("Open the boleto"),
-        when=lambda charge: bool(charge.link),
+        # A cancelled or refunded charge's boleto is no longer something to open for anyone.
+        when=lambda charge: bool(charge.link) and charge.state in (*OPEN_STATES, S.PAID),
         url=lambda charge: charge.link,
     ),
     ObjectAction(

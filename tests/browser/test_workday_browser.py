@@ -118,6 +118,7 @@ def test_a_days_work(live_server, browser, desk, request):
         assert charge.state == ChargeState.CANCELLED  # cancelled at the (simulated) gateway
         expect(page.locator(".field-state_display")).to_contain_text("Cancelado")
         expect(page.locator(".object-tools a:has-text('Cancelar')")).to_have_count(0)
+        expect(page.locator(".object-tools a:has-text('Abrir o boleto')")).to_have_count(0)
         snap("5-cancelled")
 
         # What she did, in "Ações recentes" and in the charge's history.
