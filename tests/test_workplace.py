@@ -13,7 +13,7 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import translation
 
-from billing.models import ChargeEvent, ChargeState, GatewayLog, Notification, Payment
+from billing.models import Charge, ChargeEvent, ChargeState, GatewayLog, Notification, Payment
 from core.audit import log_staff_action
 from tests import factories
 
@@ -543,3 +543,35 @@ def test_codes_nobody_put_into_words_are_still_readable():
     assert endpoint_label("") == "-"
     assert process_label("admin:ana") == "Equipe: ana"
     assert process_label("sweep") == "Varredura horária"
+
+
+def test_carne_page_is_read_only_with_its_cancel_button(client, operator, reader, customer):
+    carne = factories.CarneFactory(customer=customer, installment_link="https://example.com/carne/1")
+    installments = [
+        factories.ChargeFactory(
+            customer=customer,
+            carne=carne,
+            installment_number=n,
+            reference=f"{carne.reference}-{n:02d}",
+            state=ChargeState.PENDING,
+        )
+        for n in (1, 2)
+    ]
+    url = reverse("admin:billing_carne_change", args=[carne.pk])
+    cancel = reverse("admin:billing_carne_object_action", args=[carne.pk, "cancel"])
+    html = _page(client, operator, url)
+    assert 'name="_save"' not in html
+    assert f'href="{cancel}"' in html and 'href="https://example.com/carne/1"' in html
+    assert f'href="{cancel}"' not in _page(client, reader, url)
+
+    client.force_login(operator)
+    client.post(cancel, {"post": "yes", "reason": "Cliente saiu"})
+    carne.refresh_from_db()
+    assert carne.state == "cancelled"
+    assert {c.state for c in Charge.objects.filter(pk__in=[c.pk for c in installments])} == {
+        ChargeState.CANCELLED
+    }
+    assert LogEntry.objects.get(object_id=str(carne.pk), content_type__model="carne").change_message == (
+        "Carnê cancelado: 2 parcelas canceladas ou enviadas para cancelamento. Motivo: Cliente saiu"
+    )
+    assert LogEntry.objects.filter(content_type__model="charge").count() == 2

@@ -1,4 +1,4 @@
-"""The buttons on a charge's page: what staff may do to it in its state (core/object_actions.py).
+"""The buttons on a charge's and a carnê's page: what staff may do in its state (core/object_actions.py).
 
 Other modules add theirs with ``add_object_actions(ChargeAdmin, ObjectAction(...))``.
 """
@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import CancelReasonForm
-from billing.models import OPEN_STATES, Charge, ChargeState
+from billing.models import OPEN_STATES, Carne, CarneState, Charge, ChargeState
 from billing.services import charges as charge_services
 from core.admin import acting_user
+from core.audit import log_staff_action
 from core.documents import digits
 from core.object_actions import ObjectAction
 
@@ -27,6 +28,15 @@ CANCELLABLE_STATES = (S.PENDING, S.FAILED, S.ISSUED)
 def cancel_message(state: str, reason: str) -> str:
     """The history line of a staff cancel: done here, or sent to the gateway."""
     text = gettext("Cancel sent to the gateway.") if state == S.CANCEL_REQUESTED else gettext("Cancelled.")
+    return f"{text} {gettext('Reason: %(reason)s') % {'reason': reason}}" if reason else text
+
+
+def carne_cancel_message(count: int, reason: str) -> str:
+    text = ngettext(
+        "Carnê cancelled: %(count)d installment cancelled or sent for cancelling.",
+        "Carnê cancelled: %(count)d installments cancelled or sent for cancelling.",
+        count,
+    ) % {"count": count}
     return f"{text} {gettext('Reason: %(reason)s') % {'reason': reason}}" if reason else text
 
 
@@ -80,6 +90,35 @@ CHARGE_ACTIONS = (
         form_class=CancelReasonForm,
         confirm_label=_("Yes, cancel it"),
         perform=_cancel,
+        danger=True,
+    ),
+)
+
+
+def _cancel_carne(request: HttpRequest, carne: Carne, data: dict[str, Any]) -> str:
+    reason = data["reason"]
+    charges = charge_services.carne_request_cancel(carne=carne, actor=acting_user(request), reason=reason)
+    for charge in charges:
+        log_staff_action(user=request.user, objects=charge, message=cancel_message(charge.state, reason))
+    return carne_cancel_message(len(charges), reason)
+
+
+CARNE_ACTIONS = (
+    ObjectAction(
+        name="carne-link",
+        label=_("Open the carnê"),
+        when=lambda carne: bool(carne.installment_link) and carne.state == CarneState.OPEN,
+        url=lambda carne: carne.installment_link,
+    ),
+    ObjectAction(
+        name="cancel",
+        label=_("Cancel carnê"),
+        permission="billing.change_carne",
+        when=lambda carne: carne.state == CarneState.OPEN,
+        question=_("Cancel every open installment of this carnê? Paid installments stay paid."),
+        form_class=CancelReasonForm,
+        confirm_label=_("Yes, cancel it"),
+        perform=_cancel_carne,
         danger=True,
     ),
 )

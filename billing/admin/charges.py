@@ -15,7 +15,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from billing.admin.charge_actions import CANCELLABLE_STATES, CHARGE_ACTIONS, cancel_message
+from billing.admin.charge_actions import (
+    CANCELLABLE_STATES,
+    CARNE_ACTIONS,
+    CHARGE_ACTIONS,
+    cancel_message,
+    carne_cancel_message,
+)
 from billing.admin.common import state_badge
 from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
 from billing.admin.logs import data_table
@@ -542,7 +548,7 @@ class InstallmentInline(ReadOnlyInline):
 
 
 @admin.register(Carne)
-class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+class CarneAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     # Whose carnê, how many installments of how much, from when, and where it stands.
     list_display = (
         "customer_name",
@@ -558,6 +564,8 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
     search_help_text = _("A carnê reference (C-…), a CPF/CNPJ or a customer's name.")
     inlines = (InstallmentInline, CarneEventInline)
     actions = ("cancel_carnes",)
+    #: The buttons on a carnê's page (billing/admin/charge_actions.py).
+    object_actions = CARNE_ACTIONS
     readonly_fields = (
         "reference",
         "customer",
@@ -572,6 +580,13 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
         "created_at",
     )
     fields = readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Carne | None = None) -> bool:
+        """Nothing on a carnê's page is edited: it is read-only (no Save); the cancel is a button
+        and a bulk action, both needing this permission on the list."""
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -640,15 +655,7 @@ class CarneAdmin(ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # 
             else:
                 reason = form.cleaned_data["reason"]
                 log_staff_action(
-                    user=request.user,
-                    objects=carne,
-                    message=ngettext(
-                        "Carnê cancelled: %(count)d installment cancelled or sent for cancelling.",
-                        "Carnê cancelled: %(count)d installments cancelled or sent for cancelling.",
-                        len(charges),
-                    )
-                    % {"count": len(charges)}
-                    + (" " + _("Reason: %(reason)s") % {"reason": reason} if reason else ""),
+                    user=request.user, objects=carne, message=carne_cancel_message(len(charges), reason)
                 )
                 for charge in charges:
                     log_staff_action(
