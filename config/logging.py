@@ -126,10 +126,10 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
 try:
     from gunicorn.glogging import Logger as _GunicornLogger
 except ImportError:  # pragma: no cover - gunicorn is a dependency; absent only in odd installs
-    _GunicornLogger = object  # type: ignore[assignment,misc]
+    _GunicornLogger = object
 
 
-class MaskedGunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
+class MaskedGunicornLogger(_GunicornLogger):
     """gunicorn's logger whose access-log fields (request line, path, query, referer, headers) are
     redacted like every log record: no portal token or notification public id in the access log."""
 
