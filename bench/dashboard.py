@@ -115,19 +115,21 @@ def populate(n_charges: int, n_customers: int) -> None:
         )
         start = end
     paid = Charge.objects.filter(state__in=[ChargeState.PAID, ChargeState.REFUNDED]).values_list(
-        "id", "amount", "due_date"
+        "id", "amount", "due_date", "bank_account_id"
     )
     Payment.objects.bulk_create(
         [
             Payment(
                 charge_id=pk,
+                bank_account_id=account_id,
+                sandbox=True,
                 gateway="juno",
                 gateway_payment_id=f"P{pk}",
                 amount=amount,
                 paid_on=due - dt.timedelta(days=rng.randint(-5, 3)),
                 status="CONFIRMED",
             )
-            for pk, amount, due in paid.iterator()
+            for pk, amount, due, account_id in paid.iterator()
         ],
         batch_size=5000,
     )

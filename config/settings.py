@@ -311,6 +311,17 @@ GATEWAY_LOG_BODY_LIMIT = env.int("GATEWAY_LOG_BODY_LIMIT", default=8192)
 
 # --- Product knobs ------------------------------------------------------------------------------
 NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=16384)
+# Notification intake (docs/notifications.md): posts per window from one address and to one account
+# (MK-Auth's path counts as one account) before 429; notifications waiting for verification per
+# account before 503; 0 turns a limit off.
+NOTIFICATION_LIMIT_WINDOW_SECONDS = env.int("NOTIFICATION_LIMIT_WINDOW_SECONDS", default=60)
+NOTIFICATION_ADDRESS_LIMIT = env.int("NOTIFICATION_ADDRESS_LIMIT", default=600)
+NOTIFICATION_ACCOUNT_LIMIT = env.int("NOTIFICATION_ACCOUNT_LIMIT", default=600)
+NOTIFICATION_WAITING_CAP = env.int("NOTIFICATION_WAITING_CAP", default=1000)
+# A post to a URL that names no account keeps this much of its body (enough to diagnose).
+NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES = env.int("NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES", default=1024)
+# Invalid, rejected and over-cap notifications older than this are deleted daily; processed ones stay.
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
 # An account that usually gets notifications and got none for this long is shown to staff.
 NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
 # The daily reconciliation compares this many days of payments with each Juno account.

@@ -10,6 +10,7 @@ never the other way round.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ ISSUE_CHARGE = "billing.issue_charge"
 CANCEL_CHARGE = "billing.cancel_charge"
 SWEEP = "billing.sweep"
 PROCESS_NOTIFICATION = "billing.process_notification"
+DISPATCH_NOTIFICATIONS = "billing.dispatch_notifications"
+PRUNE_NOTIFICATIONS = "billing.prune_notifications"
 RECONCILE = "billing.reconcile"
 
 #: First retry waits up to this many seconds; each later one doubles the ceiling.
@@ -40,21 +43,27 @@ def backoff(retries: int, *, base: int = BACKOFF_BASE_SECONDS, cap: int = BACKOF
     return random.randint(1, min(cap, base * 2**retries))
 
 
+_discovery = threading.Lock()
+
+
 def task(name: str) -> Any:
     """The registered task called ``name``; task modules are discovered on first use."""
     app = current_app._get_current_object()
     if name not in app.tasks:
-        # A web process has not imported the task modules yet: the same discovery a worker runs.
-        app.loader.import_default_modules()
+        # A web process has not imported the task modules yet: the same discovery a worker runs,
+        # by one thread while the others wait (a thread arriving mid-import would find no task).
+        with _discovery:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 
-def publish(name: str, args: Sequence[Any], countdown: int | None) -> None:
+def publish(name: str, args: Sequence[Any], countdown: float | None) -> None:
     """Hand one message to the broker now (what :func:`enqueue` does once the transaction commits)."""
     task(name).apply_async(args=list(args), countdown=countdown)
 
 
-def enqueue(task_name: str, *args: Any, countdown: int | None = None) -> None:
+def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
     """Run ``task_name(*args)`` on a worker once the current transaction commits.
 
     Outside a transaction the message leaves at once, and a broker error reaches the caller.

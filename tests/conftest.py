@@ -8,6 +8,25 @@ from core import queue
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def notification_limits_off(settings):
+    """The intake's per-address and per-account counters live in the shared cache for a minute:
+    off by default so that tests never count each other's posts. The limit tests turn them on."""
+    settings.NOTIFICATION_ADDRESS_LIMIT = 0
+    settings.NOTIFICATION_ACCOUNT_LIMIT = 0
+
+
+@pytest.fixture(autouse=True)
+def notification_queue(monkeypatch):
+    """No test reaches a broker through the notification intake: its wake-ups of the dispatcher are
+    counted here, and ``notification_queue.run()`` dispatches and processes as the workers would."""
+    from tests.billing.notifications_support import NotificationQueue
+
+    queue = NotificationQueue()
+    monkeypatch.setattr("billing.services.notifications.inbox.wake_dispatcher", queue.wake)
+    return queue
+
+
 @pytest.fixture
 def provider(db):
     return factories.ProviderFactory()

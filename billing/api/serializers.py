@@ -92,11 +92,11 @@ class MycontasReturnForm(serializers.Serializer):
 
 
 class NotificationAnswer(serializers.Serializer):
-    """200: stored and processed, or stored and queued for a retry."""
+    """200: stored and queued; verified and applied in a task."""
 
     status = serializers.ChoiceField(
-        choices=["processed", "retrying"],
-        help_text=_("processed, or retrying when the gateway could not be asked and a task will retry it."),
+        choices=["received"],
+        help_text=_("received: stored, and queued for verification (the inbox shows what came of it)."),
     )
     notification = serializers.IntegerField(help_text=_("The stored notification's id."))
     detail = serializers.CharField(allow_blank=True)
@@ -106,8 +106,14 @@ class NotificationError(serializers.Serializer):
     """Any refusal: what is wrong, and the stored notification's id when it was stored."""
 
     detail = serializers.CharField()
-    status = serializers.CharField(required=False, help_text=_("The stored notification's outcome."))
-    notification = serializers.IntegerField(required=False, allow_null=True)
+    status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text=_("The stored notification's outcome; null when not stored."),
+    )
+    notification = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("The stored notification's id; null when not stored.")
+    )
     errors = serializers.DictField(
         child=serializers.CharField(), required=False, help_text=_("Field (or body, content_type) → message.")
     )

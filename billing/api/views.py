@@ -1,8 +1,9 @@
 """Gateway notification endpoints: read the raw request, call one service, shape the answer.
 
-No authentication, no CSRF, no throttling: gateways are anonymous machines. What protects the
-product is in the service: the URL carries the account's unguessable public id, Juno's fields are
-only a hint checked against the gateway itself, and Mycontas' credentials must match.
+No authentication and no CSRF: gateways are anonymous machines. What protects the product is in
+the service: the URL carries the account's unguessable public id, intake limits per address and per
+account, Juno's fields are only a hint checked against the gateway itself (in a task, after the
+answer), and Mycontas' credentials must match.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -35,28 +36,56 @@ from gateways.base import JUNO, MYCONTAS
 logger = logging.getLogger(__name__)
 
 STATUS_BY_OUTCOME = {
-    Outcome.PROCESSED: 200,
+    Outcome.RECEIVED: 200,
     Outcome.INVALID: 400,
     Outcome.UNAUTHORIZED: 401,
     Outcome.FORBIDDEN: 403,
     Outcome.NOT_FOUND: 404,
-    Outcome.REJECTED: 422,
-    Outcome.FAILED: 422,
+    Outcome.LIMITED: 429,
+    Outcome.OVERFLOW: 503,
+    Outcome.UNAVAILABLE: 503,
 }
-RETRY_AFTER_SECONDS = "120"
+#: When the database itself could not store the notification.
+RETRY_AFTER_SECONDS = 120
+
+
+def _read_up_to(stream: Any, size: int) -> bytes:
+    chunks: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def inbound_request(request: HttpRequest) -> InboundRequest:
-    """The raw request, reading at most one byte past the body limit (never the whole of a huge body)."""
+    """The raw request, reading at most one byte past the body limit (never the whole of a huge body).
+
+    A chunked body (no Content-Length) is read from the server's decoded stream when the server
+    says it ends it (``wsgi.input_terminated``, as gunicorn does); Django's own stream reads
+    nothing without a Content-Length. Anywhere else it is marked unreadable (stored invalid).
+    """
     limit = settings.NOTIFICATION_MAX_BODY_BYTES
+    meta = request.META
+    raw_length = meta.get("CONTENT_LENGTH")
     try:
-        declared: int | None = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared: int | None = int(raw_length) if raw_length not in (None, "") else None
     except ValueError:
         declared = None
+    chunked = "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    unreadable = False
     if hasattr(request, "_body"):  # already read by someone: take what is there
         body = request.body[: limit + 1]
+    elif declared is None and chunked:
+        if meta.get("wsgi.input_terminated"):
+            body = _read_up_to(meta["wsgi.input"], limit + 1)
+        else:
+            body, unreadable = b"", True
     else:
-        body = request.read(limit + 1 if declared is None else min(limit + 1, declared))
+        body = request.read(min(limit + 1, declared or 0))
     return InboundRequest(
         path=request.path,
         headers=dict(request.headers),
@@ -64,37 +93,40 @@ def inbound_request(request: HttpRequest) -> InboundRequest:
         content_type=(request.content_type or "").lower(),
         charset=(request.content_params or {}).get("charset", ""),
         declared_length=declared,
-        remote_addr=request.META.get("REMOTE_ADDR"),
+        remote_addr=meta.get("REMOTE_ADDR"),
+        unreadable=unreadable,
     )
 
 
 def answer(result: NotificationResult) -> Response:
     notification = result.notification
     body: dict[str, Any] = {
-        "status": notification.status,
-        "notification": notification.pk,
+        "status": notification.status if notification is not None else None,
+        "notification": notification.pk if notification is not None else None,
         "detail": result.message,
     }
-    if result.outcome == Outcome.RETRYING:
-        if result.queued:
-            return Response(body, status=200)
-        body["detail"] = _(
-            "The gateway could not be asked and no retry could be queued: please send it again."
-        )
-        return Response(body, status=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
     if result.errors:
         body["errors"] = result.errors
-    return Response(body, status=STATUS_BY_OUTCOME.get(result.outcome, 422))
+    headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+    return Response(body, status=STATUS_BY_OUTCOME.get(result.outcome, 500), headers=headers)
 
 
 def unavailable() -> Response:
     return Response(
         {"detail": _("The notification could not be stored; please send it again."), "notification": None},
         status=503,
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
+#: The ``Retry-After`` header of the 429 and 503 answers, in the schema.
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    type=int,
+    location=OpenApiParameter.HEADER,
+    response=[429, 503],
+    description="Seconds to wait before sending it again.",
+)
 ERRORS = {
     400: OpenApiResponse(
         NotificationError,
@@ -103,26 +135,30 @@ ERRORS = {
     ),
     404: OpenApiResponse(
         NotificationError,
-        description="No bank account matches the URL (or, on the MK-Auth "
-        "path, the charge named). Stored without an account.",
+        description="No bank account matches the URL. Stored without an account, the body truncated.",
     ),
-    422: OpenApiResponse(
+    429: OpenApiResponse(
         NotificationError,
-        description="Refused after checking: the gateway does not know the "
-        "payment token, the hint does not match the gateway's payment, or no charge here "
-        "matches it. Nothing changed.",
+        description="Too many posts from this address or to this account in the current window "
+        "(NOTIFICATION_ADDRESS_LIMIT, NOTIFICATION_ACCOUNT_LIMIT). Not stored; send it again after "
+        "Retry-After seconds.",
     ),
     503: OpenApiResponse(
         NotificationError,
-        description="The notification could not be stored, or the gateway "
-        "could not be asked and no retry could be queued: send it again.",
+        description="Send it again after Retry-After seconds: too many notifications of this account "
+        "wait for verification (NOTIFICATION_WAITING_CAP; stored as overflow, never processed), or "
+        "the cache, the broker or the database is unavailable (stored when it could be: the sweep "
+        "processes it).",
     ),
 }
 ACCEPTED = OpenApiResponse(
     NotificationAnswer,
-    description="Stored and processed, or stored and queued for a "
-    "retry because the gateway could not be asked.",
+    description="Stored and queued: the gateway is asked and the payment applied in a task. "
+    "A token the gateway does not know ends rejected in the inbox; nothing forged is ever applied.",
 )
+ANSWERS = (400, 404, 429, 503)
+#: MK-Auth's path answers the same whether or not the charge it names exists: never 404.
+LEGACY_ANSWERS = (400, 429, 503)
 
 
 class NotificationView(APIView):
@@ -149,10 +185,12 @@ class JunoNotificationView(NotificationView):
     @extend_schema(
         operation_id="juno_notification",
         summary="Juno payment notification",
-        description="Boleto Fácil's POST on every payment event. The fields are a hint: the payment "
-        "token is checked with fetch-payment-details and only that answer changes anything.",
+        description="Boleto Fácil's POST on every payment event, answered once it is stored. The fields "
+        "are a hint: in a task, the payment token is checked with fetch-payment-details and only that "
+        "answer changes anything.",
         request={"application/x-www-form-urlencoded": JunoNotificationForm},
-        responses={200: ACCEPTED, **{code: ERRORS[code] for code in (400, 404, 422, 503)}},
+        responses={200: ACCEPTED, **{code: ERRORS[code] for code in ANSWERS}},
+        parameters=[RETRY_AFTER],
         examples=[
             OpenApiExample(
                 "payment",
@@ -178,9 +216,12 @@ class LegacyJunoNotificationView(NotificationView):
         operation_id="juno_notification_mkauth",
         summary="Juno payment notification (MK-Auth's path)",
         description="The same as the account path, for installations that pasted MK-Auth's URL into "
-        "the gateway. The bank account is the one of the charge named by chargeReference.",
+        "the gateway. The bank account is the one of the charge named by chargeReference, found in "
+        "the task: the answer is the same whether or not that charge exists. Posts on this path share "
+        "one intake budget and one waiting cap.",
         request={"application/x-www-form-urlencoded": LegacyJunoNotificationForm},
-        responses={200: ACCEPTED, **{code: ERRORS[code] for code in (400, 404, 422, 503)}},
+        responses={200: ACCEPTED, **{code: ERRORS[code] for code in LEGACY_ANSWERS}},
+        parameters=[RETRY_AFTER],
         tags=["notifications"],
         auth=[],
     )
@@ -192,16 +233,18 @@ class MycontasReturnView(NotificationView):
     @extend_schema(
         operation_id="mycontas_return",
         summary="Mycontas return POST",
-        description="Mycontas' return after registering a charge: the charge named by txtReferencia "
-        "gets its number and page and becomes issued. The account code and password must match.",
+        description="Mycontas' return after registering a charge, answered once it is stored: in a "
+        "task, the charge named by txtReferencia gets its number and page and becomes issued. The "
+        "account code and password must match (checked before answering).",
         request={"application/x-www-form-urlencoded": MycontasReturnForm},
         responses={
             200: ACCEPTED,
             403: OpenApiResponse(
                 NotificationError, description="The account code or password does not match. Nothing changed."
             ),
-            **{code: ERRORS[code] for code in (400, 404, 422, 503)},
+            **{code: ERRORS[code] for code in ANSWERS},
         },
+        parameters=[RETRY_AFTER],
         tags=["notifications"],
         auth=[],
     )

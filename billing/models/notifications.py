@@ -8,11 +8,13 @@ from django.utils.translation import gettext_lazy as _
 
 class NotificationStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
+    QUEUED = "queued", _("Queued for verification")
     PROCESSED = "processed", _("Processed")
     INVALID = "invalid", _("Invalid")
     REJECTED = "rejected", _("Rejected")
     RETRYING = "retrying", _("Waiting for retry")
     FAILED = "failed", _("Failed")
+    OVERFLOW = "overflow", _("Over the waiting cap")
 
 
 class Notification(models.Model):
@@ -65,6 +67,12 @@ class Notification(models.Model):
             models.Index(fields=["status", "received_at"], name="notification_status_idx"),
             models.Index(fields=["payment_token"], name="notification_token_idx"),
             models.Index(fields=["bank_account", "received_at"], name="notification_account_idx"),
+            # The intake's waiting cap counts these per account (billing.selectors.notifications).
+            models.Index(
+                fields=["bank_account", "gateway"],
+                condition=models.Q(status__in=["received", "queued", "retrying"]),
+                name="notification_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

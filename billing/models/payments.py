@@ -1,6 +1,9 @@
-"""Payments confirmed by a gateway. Append-only: one row per gateway payment id."""
+"""Payments confirmed by a gateway. Append-only: one row per gateway payment id, within the bank
+account and the environment (sandbox or production) whose id space it belongs to."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +14,16 @@ class Payment(models.Model):
         "billing.Charge", verbose_name=_("charge"), on_delete=models.PROTECT, related_name="payments"
     )
     gateway = models.CharField(_("gateway"), max_length=20)
+    # A gateway's payment ids are unique within one account and one environment only: sandbox and
+    # production sequences overlap, and two accounts are two id spaces.
+    bank_account = models.ForeignKey(
+        "providers.BankAccount",
+        verbose_name=_("bank account"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The account that reported the payment: its ids are unique there."),
+    )
+    sandbox = models.BooleanField(_("sandbox"), help_text=_("Reported by the gateway's sandbox."))
     gateway_payment_id = models.CharField(_("gateway payment id"), max_length=64)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     paid_on = models.DateField(_("payment date"), null=True, blank=True)
@@ -44,7 +57,7 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["gateway", "gateway_payment_id"], name="payment_unique_gateway_payment_id"
+                fields=["bank_account", "sandbox", "gateway_payment_id"], name="payment_unique_per_account"
             ),
         ]
         indexes = [
@@ -56,3 +69,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway}:{self.gateway_payment_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """The account and environment default to the charge's account as it is now."""
+        if self.bank_account_id is None:
+            self.bank_account_id = self.charge.bank_account_id
+        if self.sandbox is None:
+            self.sandbox = self.bank_account.is_sandbox
+        super().save(*args, **kwargs)

@@ -1,10 +1,12 @@
-"""Reads about notifications and reconciliation that staff must see: the admin index's warnings."""
+"""Reads about notifications: the intake's account look-up, and what staff must see on the admin index."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.conf import settings
+from django.db.models import Count, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -12,6 +14,43 @@ from django.utils.translation import ngettext
 
 from billing.models import Charge, ChargeState, Notification, NotificationStatus, ReconciliationRun
 from providers.models import BankAccount, Gateway
+
+#: Received but not verified yet: what the waiting cap counts.
+WAITING_STATUSES = (NotificationStatus.RECEIVED, NotificationStatus.QUEUED, NotificationStatus.RETRYING)
+
+
+def _waiting_sql(account_condition: str) -> str:
+    """Counts at most ``%s`` waiting rows (the cap + 1): the cost stays flat however long the queue."""
+    table = Notification._meta.db_table
+    # The table and column come from the models; every value is a parameter.
+    return (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} w WHERE w.bank_account_id {account_condition} "  # noqa: S608
+        "AND w.gateway = %s AND w.status IN (%s, %s, %s) LIMIT %s) AS waiting"
+    )
+
+
+def account_with_waiting(gateway: str, public_id: str, *, cap: int) -> BankAccount | None:
+    """The account a notification URL names, with ``waiting``: its notifications received and not
+    yet verified, counted up to ``cap`` + 1. One statement (the notification intake's hot path)."""
+    if gateway not in Gateway.values or "\x00" in public_id:
+        return None
+    accounts = BankAccount.objects.filter(gateway=gateway, public_id=public_id)
+    if cap <= 0:  # no cap: nothing to count
+        return accounts.annotate(waiting=Value(0)).first()
+    waiting = RawSQL(  # noqa: S611 - built from the models' names; every value is a parameter
+        _waiting_sql(f"= {BankAccount._meta.db_table}.id"), (gateway, *WAITING_STATUSES, cap + 1)
+    )
+    return accounts.annotate(waiting=waiting).first()
+
+
+def unaddressed_waiting(gateway: str, *, cap: int) -> int:
+    """Like :func:`account_with_waiting` for notifications that arrived without an account."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_waiting_sql("IS NULL"), (gateway, *WAITING_STATUSES, cap + 1))
+        return int(cursor.fetchone()[0])
+
 
 #: How far back "usually receives notifications" looks, and how many make "usually".
 USUAL_WINDOW = dt.timedelta(days=30)
@@ -47,7 +86,7 @@ def _when(moment: dt.datetime) -> str:
 
 def admin_warnings(*, now: dt.datetime | None = None) -> list[str]:
     """Sentences for the admin index: silent accounts, recent reconciliation repairs and failures,
-    payments after a cancel, notifications that could not be processed."""
+    payments after a cancel, notifications that could not be applied, were rejected or turned away."""
     now = now or timezone.now()
     warnings = [
         _(
@@ -89,9 +128,16 @@ def admin_warnings(*, now: dt.datetime | None = None) -> list[str]:
             )
             % {"count": paid_after_cancel}
         )
-    failed = Notification.objects.filter(
-        status=NotificationStatus.FAILED, received_at__gte=now - RECENT
-    ).count()
+    recent = Notification.objects.filter(received_at__gte=now - RECENT)
+    by_status = dict(
+        recent.filter(
+            status__in=(NotificationStatus.FAILED, NotificationStatus.REJECTED, NotificationStatus.OVERFLOW)
+        )
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    failed = by_status.get(NotificationStatus.FAILED, 0)
     if failed:
         warnings.append(
             ngettext(
@@ -100,5 +146,29 @@ def admin_warnings(*, now: dt.datetime | None = None) -> list[str]:
                 failed,
             )
             % {"count": failed}
+        )
+    rejected = by_status.get(NotificationStatus.REJECTED, 0)
+    if rejected:
+        warnings.append(
+            ngettext(
+                "%(count)d notification in the last two days was rejected (a payment the gateway does not "
+                "know, an unknown account or wrong credentials: possibly forged); nothing was applied.",
+                "%(count)d notifications in the last two days were rejected (payments the gateway does not "
+                "know, unknown accounts or wrong credentials: possibly forged); nothing was applied.",
+                rejected,
+            )
+            % {"count": rejected}
+        )
+    overflow = by_status.get(NotificationStatus.OVERFLOW, 0)
+    if overflow:
+        warnings.append(
+            ngettext(
+                "%(count)d notification in the last two days arrived while too many waited for "
+                'verification and was answered "send it again later".',
+                "%(count)d notifications in the last two days arrived while too many waited for "
+                'verification and were answered "send it again later".',
+                overflow,
+            )
+            % {"count": overflow}
         )
     return warnings

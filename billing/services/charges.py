@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ from billing.services.transitions import carne_transition, note, recorded_user, 
 from core import queue
 from core.dates import today
 from core.errors import ApplicationError
+from core.links import gateway_link_allowed
 from customers.models import Customer
 from gateways.base import (
     MAX_INSTALLMENTS,
@@ -294,29 +296,68 @@ def _issued_reason(result: IssueResult) -> str:
     return _("Issued by the gateway")
 
 
-def charge_registered_at_gateway(*, charge_id: int, number: str, link: str, actor_label: str) -> Charge:
+@dataclass(frozen=True)
+class Registration:
+    """What :func:`charge_registered_at_gateway` did. ``discrepancy`` and ``link_refused`` are for
+    staff (also written in the charge's history); empty when there was nothing to say."""
+
+    charge: Charge
+    discrepancy: str = ""
+    link_refused: str = ""
+
+
+def charge_registered_at_gateway(
+    *, charge_id: int, gateway: str, number: str, link: str, actor_label: str
+) -> Registration:
     """The gateway's own word, after the fact, that it registered the charge (Mycontas' return POST).
 
     Mycontas answers the issue call before it registers anything, then posts the charge's number and
-    page to us: an ``issuing`` or ``unknown`` charge becomes ``issued`` with them.
+    page to us: an ``issuing`` or ``unknown`` charge becomes ``issued`` with them. What is settled
+    stays settled: a charge that already has a number keeps it and its page, and a return that says
+    otherwise is recorded in the history as a discrepancy for staff. A page that is not an https
+    address of the gateway's own domains is never stored (a forged return could otherwise send
+    subscribers anywhere); it stays in the stored notification as text.
     """
+    number = number[:64]
+    refused = ""
+    if link and not gateway_link_allowed(gateway, link):
+        refused = _("The page address given, %(link)s, is not an https address of the gateway: not kept.") % {
+            "link": link[:200]
+        }
+        link = ""
+    link = link[:500]
     with transaction.atomic():
         charge = Charge.objects.select_for_update().get(pk=charge_id)
-        fields: dict[str, Any] = {"gateway_code": number[:64], "link": link[:500] or charge.link}
-        if charge.state in (S.ISSUING, S.UNKNOWN):
-            transition(
-                charge,
-                S.ISSUED,
-                actor_label=actor_label,
-                reason=_("Registered at Mycontas as %(number)s") % {"number": number},
-                error_message="",
-                **fields,
-            )
-        elif any(getattr(charge, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(charge, name, value)
-            charge.save(update_fields=[*fields, "updated_at"])
-    return charge
+        if charge.gateway_code:
+            differs = number != charge.gateway_code or bool(link and charge.link and link != charge.link)
+            if differs:
+                discrepancy = _(
+                    "The gateway sent number %(number)s and page %(link)s for this charge, registered as "
+                    "%(current)s: the registered number and page are kept; check the charge at the gateway."
+                ) % {"number": number, "link": link or "-", "current": charge.gateway_code}
+                note(charge, discrepancy, actor_label=actor_label)
+                return Registration(charge, discrepancy=discrepancy, link_refused=refused)
+            if link and not charge.link:
+                charge.link = link
+                charge.save(update_fields=["link", "updated_at"])
+        else:
+            fields: dict[str, Any] = {"gateway_code": number, **({"link": link} if link else {})}
+            if charge.state in (S.ISSUING, S.UNKNOWN):
+                transition(
+                    charge,
+                    S.ISSUED,
+                    actor_label=actor_label,
+                    reason=_("Registered at Mycontas as %(number)s") % {"number": number},
+                    error_message="",
+                    **fields,
+                )
+            else:
+                for name, value in fields.items():
+                    setattr(charge, name, value)
+                charge.save(update_fields=[*fields, "updated_at"])
+        if refused:
+            note(charge, refused, actor_label=actor_label)
+    return Registration(charge, link_refused=refused)
 
 
 def _remember_gateway_customer(charge: Charge, gateway_customer_id: str) -> None:

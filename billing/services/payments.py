@@ -2,9 +2,13 @@
 reconciliation alike.
 
 Exactly-once effects rest on the database, not on luck: the charge row is locked for the whole
-step, and ``Payment`` is unique on ``(gateway, gateway_payment_id)``, so a duplicate that slips in
-concurrently (another process, another charge lock) fails its insert inside a savepoint and the
-existing row is read back instead. Fifty retries of one notification give one payment.
+step, and ``Payment`` is unique on ``(bank account, environment, gateway payment id)`` (what the
+gateway's ids are unique in: sandbox and production sequences overlap, two accounts are two id
+spaces). Two deliveries of one payment
+for one charge wait for each other on the charge lock, and the second reads the first's row. A
+duplicate that slips in concurrently under another charge's lock fails its insert, which rolls the
+whole step back: it runs once more (:func:`payment_record`, and the notification processing) and
+reads the existing row. Fifty retries of one notification give one payment.
 
 Money is never hidden: a payment for a charge whose cancel was requested or done still marks the
 charge paid (``paid_after_cancel``) and the cancel is withdrawn.
@@ -17,6 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -26,6 +31,7 @@ from billing.models import Charge, ChargeState, Notification, Payment
 from billing.services.amounts import CENT, charge_amount_due
 from billing.services.transitions import transition
 from gateways.base import PaymentDetails
+from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 S = ChargeState
@@ -40,13 +46,29 @@ SOURCE_RECONCILIATION = "reconciliation"
 
 @dataclass(frozen=True)
 class PaymentOutcome:
-    """What :func:`payment_record` did. ``created`` is False when the payment was already known."""
+    """What :func:`payment_record` did. ``created`` is False when the payment was already known.
+
+    ``elsewhere`` is True when the payment is recorded on another charge than the one named now:
+    nothing was applied, and the caller must make that visible (it is never a success).
+    """
 
     payment: Payment
     charge: Charge
     created: bool
     state_changed: bool
     status_changed: bool
+    elsewhere: bool = False
+
+    def elsewhere_message(self) -> str:
+        """For staff: which charge holds the payment, which one was named."""
+        return _(
+            "Gateway payment %(id)s is recorded on charge %(recorded)s, but now names charge %(named)s: "
+            "nothing was applied; check both charges."
+        ) % {
+            "id": self.payment.gateway_payment_id,
+            "recorded": self.payment.charge.reference,
+            "named": self.charge.reference,
+        }
 
 
 def is_amount_mismatch(charge: Charge, amount: Decimal, paid_on: dt.date | None) -> bool:
@@ -64,15 +86,26 @@ def is_amount_mismatch(charge: Charge, amount: Decimal, paid_on: dt.date | None)
 
 
 def _insert_or_get(
-    charge: Charge, gateway: str, details: PaymentDetails, **fields: object
+    charge: Charge, account: BankAccount, gateway: str, details: PaymentDetails, **fields: object
 ) -> tuple[Payment, bool]:
-    """The payment row, created once. The unique constraint settles races between processes."""
-    existing = Payment.objects.filter(gateway=gateway, gateway_payment_id=details.payment_id).first()
+    """The payment row, created once. The unique constraint settles races between processes: a
+    concurrent insert makes this raise ``IntegrityError`` (the caller's transaction runs again).
+
+    No savepoint around the insert: with the charge locked, the race needs a second charge claiming
+    the same payment, and the retried step reads the existing row (two statements instead of four
+    on every payment).
+    """
+    sandbox = account.is_sandbox
+    existing = Payment.objects.filter(
+        bank_account=account, sandbox=sandbox, gateway_payment_id=details.payment_id
+    ).first()
     if existing is not None:
         return existing, False
     payment = Payment(
         charge=charge,
         gateway=gateway,
+        bank_account=account,
+        sandbox=sandbox,
         gateway_payment_id=details.payment_id,
         amount=Decimal(details.amount).quantize(CENT),
         paid_on=details.date,
@@ -83,11 +116,7 @@ def _insert_or_get(
         raw=dict(details.raw),
         **fields,
     )
-    try:
-        with transaction.atomic():
-            payment.save(force_insert=True)
-    except IntegrityError:
-        return Payment.objects.get(gateway=gateway, gateway_payment_id=details.payment_id), False
+    payment.save(force_insert=True)
     return payment, True
 
 
@@ -138,9 +167,16 @@ def payment_apply(
     source: str = SOURCE_NOTIFICATION,
     notification: Notification | None = None,
     actor_label: str = "",
+    account: BankAccount | None = None,
 ) -> PaymentOutcome:
-    """:func:`payment_record` for a charge the caller already holds locked inside a transaction."""
-    payment, created = _insert_or_get(charge, gateway, details, source=source, notification=notification)
+    """:func:`payment_record` for a charge the caller already holds locked inside a transaction.
+
+    ``account`` is the charge's bank account when the caller has it at hand (saves a query).
+    """
+    account = account or charge.bank_account
+    payment, created = _insert_or_get(
+        charge, account, gateway, details, source=source, notification=notification
+    )
     status_changed = False
     if not created and _is_newer(payment.status, details.status):
         payment.status = details.status[:40]
@@ -149,13 +185,13 @@ def payment_apply(
         status_changed = True
     if payment.charge_id != charge.pk:
         logger.warning(
-            "payment %s:%s belongs to charge %s, not %s: left as it is",
+            "payment %s:%s belongs to charge %s, not %s: nothing applied",
             gateway,
             details.payment_id,
             payment.charge_id,
             charge.pk,
         )
-        return PaymentOutcome(payment, charge, created, False, status_changed)
+        return PaymentOutcome(payment, charge, created, False, status_changed, elsewhere=True)
     reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
         "id": details.payment_id,
         "status": payment_status_label(details.status),
@@ -182,6 +218,7 @@ def payment_record(
     source: str = SOURCE_NOTIFICATION,
     notification: Notification | None = None,
     actor_label: str = "",
+    account: BankAccount | None = None,
 ) -> PaymentOutcome:
     """Record ``details`` (the gateway's own word) against a charge, once per gateway payment id.
 
@@ -189,18 +226,26 @@ def payment_record(
     from the charge is kept and flagged); the paid-back statuses refund it; any other status is
     only noted on the payment. Calling it again with the same details changes nothing.
     """
+    arguments = {
+        "gateway": gateway,
+        "details": details,
+        "source": source,
+        "notification": notification,
+        "account": account,
+    }
+    try:
+        return _record(charge_id, actor_label=actor_label, **arguments)
+    except IntegrityError:  # a concurrent insert of this payment won: the second pass reads it
+        logger.info("payment %s:%s inserted concurrently: read back", gateway, details.payment_id)
+        return _record(charge_id, actor_label=actor_label, **arguments)
+
+
+def _record(charge_id: int, *, actor_label: str, **arguments: Any) -> PaymentOutcome:
     with transaction.atomic():
         charge = lock_charge(pk=charge_id)
         if charge is None:
             raise Charge.DoesNotExist(charge_id)
-        return payment_apply(
-            charge,
-            gateway=gateway,
-            details=details,
-            source=source,
-            notification=notification,
-            actor_label=actor_label,
-        )
+        return payment_apply(charge, actor_label=actor_label, **arguments)
 
 
 def with_charge(details: PaymentDetails, *, code: str, reference: str) -> PaymentDetails:

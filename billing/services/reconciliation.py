@@ -87,7 +87,7 @@ def _compare_one(
     """One payment the gateway holds: missing here (repair), amount or state different (report)."""
     local = (
         Payment.objects.select_related("charge")
-        .filter(gateway=JUNO, gateway_payment_id=details.payment_id)
+        .filter(bank_account=account, sandbox=account.is_sandbox, gateway_payment_id=details.payment_id)
         .first()
     )
     if local is None:
@@ -108,7 +108,17 @@ def _compare_one(
             details=details,
             source=SOURCE_RECONCILIATION,
             actor_label="reconcile",
+            account=account,
         )
+        if outcome.elsewhere:  # recorded meanwhile on another charge: shown, never "repaired"
+            _difference(
+                run,
+                DifferenceKind.STATE_DIFFERS,
+                charge=charge,
+                payment_id=details.payment_id,
+                detail=outcome.elsewhere_message(),
+            )
+            return
         _difference(
             run,
             DifferenceKind.MISSING_HERE,
@@ -139,6 +149,7 @@ def _compare_one(
             details=details,
             source=SOURCE_RECONCILIATION,
             actor_label="reconcile",
+            account=account,
         )
         repaired = outcome.charge.state == expected
         _difference(
@@ -183,8 +194,8 @@ def reconciliation_run(
         _compare_one(run, account, listed_charge, details)
 
     local = Payment.objects.filter(
-        gateway=JUNO,
-        charge__bank_account=account,
+        bank_account=account,
+        sandbox=account.is_sandbox,
         paid_on__gte=period_start,
         paid_on__lte=period_end,
         status__in=SETTLED_STATUSES,

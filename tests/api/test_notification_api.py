@@ -56,7 +56,7 @@ def test_other_methods_are_405_json(client, juno_account):
     assert not Notification.objects.exists()
 
 
-def test_many_posts_from_one_address_are_not_throttled(client, juno_account):
+def test_posts_under_the_default_limits_are_all_answered(client, juno_account):
     url = f"/api/notifications/juno/{juno_account.public_id}/"
     codes = {client.post(url, data="x=1", content_type=FORM).status_code for _ in range(30)}
     assert codes == {400}
@@ -86,9 +86,17 @@ def test_the_schema_describes_the_three_endpoints(client):
     }
     juno = schema["paths"]["/api/notifications/juno/{public_id}/"]["post"]
     assert set(juno["requestBody"]["content"]) == {FORM}
-    assert {"200", "400", "404", "422", "503"} <= set(juno["responses"])
+    assert set(juno["responses"]) == {"200", "400", "404", "429", "503"}
     mycontas = schema["paths"]["/api/notifications/mycontas/{public_id}/"]["post"]
-    assert {"200", "400", "403", "404", "422", "503"} <= set(mycontas["responses"])
+    assert set(mycontas["responses"]) == {"200", "400", "403", "404", "429", "503"}
+    legacy = schema["paths"]["/retorno/juno_confirma.php"]["post"]
+    assert set(legacy["responses"]) == {"200", "400", "429", "503"}  # never tells a charge exists
+    for operation in (juno, mycontas, legacy):
+        for code in ("429", "503"):
+            assert "Retry-After" in operation["responses"][code]["headers"]
+    status = schema["components"]["schemas"]["NotificationAnswer"]["properties"]["status"]
+    enum = status["allOf"][0]["$ref"].rsplit("/", 1)[-1]
+    assert schema["components"]["schemas"][enum]["enum"] == ["received"]
     form = schema["components"]["schemas"]["JunoNotificationForm"]
     assert form["required"] == ["paymentToken"]
     assert form["properties"]["paymentToken"]["maxLength"] == 128
@@ -150,3 +158,23 @@ def test_other_paths_under_notifications_are_json_404(client, path):
     response = client.post(path, data="paymentToken=A", content_type=FORM)
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_the_shipped_nginx_site_rate_limits_the_notification_paths():
+    import re
+    from pathlib import Path
+
+    conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "cobranca.conf").read_text()
+    zones = set(re.findall(r"^limit_req_zone \$binary_remote_addr zone=(\w+):\S+ rate=\d+r/s;", conf, re.M))
+    blocks = re.findall(r"^    location ~ (\S+) \{\n(.*?)^    \}", conf, re.M | re.S)
+    for path in (
+        "/api/notifications/juno/abc/",
+        "/api/notifications/mycontas/abc/",
+        "/retorno/juno_confirma.php",
+    ):
+        matching = [body for pattern, body in blocks if re.search(pattern, path)]
+        assert matching, path
+        limited = re.search(r"^\s+limit_req zone=(\w+) ", matching[0], re.M)
+        assert limited and limited.group(1) in zones, path
+        assert "limit_req_status 429;" in matching[0]
+    assert not any(re.search(pattern, "/admin/") or re.search(pattern, "/portal/x/") for pattern, _ in blocks)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 
 from billing.models import Charge
@@ -22,6 +23,84 @@ from providers.models import BankAccount
 from tests import factories
 
 FORM = "application/x-www-form-urlencoded"
+
+
+class NotificationQueue:
+    """Stands in for the broker behind the intake: counts the dispatcher's wake-ups; :meth:`run` is
+    the worker (the dispatch, then each processing task it sends, in order)."""
+
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def wake(self) -> bool:
+        self.wakes += 1
+        return True
+
+    def pending(self) -> list[int]:
+        """The notifications a dispatch would take now."""
+        from billing.models import Notification, NotificationStatus
+
+        return list(
+            Notification.objects.filter(status=NotificationStatus.RECEIVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+    def run(self) -> list[str]:
+        """Dispatch and process everything received so far, as the workers do; the outcomes."""
+        return run_dispatch()
+
+
+def run_dispatch() -> list[str]:
+    from unittest import mock
+
+    from billing.services.notifications import dispatch, notification_process
+    from core import queue
+
+    outcomes: list[str] = []
+    while True:
+        sent: list[tuple[str, list[Any]]] = []
+        with (
+            mock.patch.object(
+                queue, "publish", lambda name, args, countdown, _sent=sent: _sent.append((name, list(args)))
+            ),
+            TestCase.captureOnCommitCallbacks(execute=True),  # a test's transaction never commits
+        ):
+            dispatch.notifications_dispatch()
+        for name, args in sent:
+            if name == queue.PROCESS_NOTIFICATION:
+                outcomes.append(
+                    notification_process(args[0], actor_label="task:process_notification").outcome
+                )
+        if (queue.DISPATCH_NOTIFICATIONS, []) not in sent:
+            return outcomes
+
+
+@pytest.fixture
+def processing_inline(monkeypatch):
+    """The dispatch and the processing tasks run at once in the posting thread (a live server's too).
+
+    Patched once for the whole test: concurrent requests must not patch and unpatch in turn.
+    """
+    from billing.services.notifications import dispatch, notification_process
+    from core import queue
+
+    real_publish = queue.publish
+
+    def publish(name: str, args: Any, countdown: Any) -> None:
+        if name == queue.PROCESS_NOTIFICATION:
+            notification_process(list(args)[0], actor_label="task:process_notification")
+        elif name == queue.DISPATCH_NOTIFICATIONS:
+            dispatch.notifications_dispatch()
+        else:
+            real_publish(name, args, countdown)
+
+    def wake() -> bool:
+        dispatch.notifications_dispatch()
+        return True
+
+    monkeypatch.setattr(queue, "publish", publish)
+    monkeypatch.setattr("billing.services.notifications.inbox.wake_dispatcher", wake)
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ from gateways.asaas import simulator as asaas_simulator
 from gateways.brazil import is_valid_linha_digitavel
 from gateways.pix import is_valid_payload
 from tests import factories
+from tests.billing import notifications_support as support
 
 pytestmark = pytest.mark.django_db
+processing_inline = support.processing_inline
 
 TOKEN = factories.AsaasAccountFactory.webhook_token
 KEY = factories.AsaasAccountFactory.sandbox_token
@@ -93,12 +95,13 @@ def test_the_portal_shows_the_qr_code_and_a_copy_button_next_to_the_linha(sim, a
 
 
 # --- webhooks ------------------------------------------------------------------------------------
-def test_a_pix_payment_webhook_sent_three_times_pays_once(sim, account, client):
+def test_a_pix_payment_webhook_sent_three_times_pays_once(sim, account, client, notification_queue):
     charge = issued_charge(account)
     sim.pay({"id": charge.gateway_code, "method": "PIX", "notify": False})
     body = event(sim, charge, "PAYMENT_RECEIVED", "evt_pix_1")
     answers = [webhook(client, account, body) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
+    assert notification_queue.run() == ["processed"] * 3
     charge.refresh_from_db()
     assert charge.state == S.PAID
     (payment,) = Payment.objects.filter(charge=charge)
@@ -133,32 +136,36 @@ def test_the_token_of_an_account_without_one_is_never_right(sim, client):
     assert answer.status_code == 401
 
 
-def test_events_out_of_order_end_where_asaas_stands(sim, account, client):
+def test_events_out_of_order_end_where_asaas_stands(sim, account, client, notification_queue):
     charge = issued_charge(account)
     sim.pay({"id": charge.gateway_code, "method": "PIX", "notify": False})
     received = event(sim, charge, "PAYMENT_RECEIVED", "evt_a")
     sim.change({"id": charge.gateway_code, "notify": False}, "REFUNDED", "PAYMENT_REFUNDED")
     refunded = event(sim, charge, "PAYMENT_REFUNDED", "evt_b")
     assert webhook(client, account, refunded).status_code == 200  # the refund arrives first
+    notification_queue.run()
     assert webhook(client, account, received).status_code == 200  # the late payment event
+    notification_queue.run()
     charge.refresh_from_db()
     assert charge.state == S.REFUNDED
     assert Payment.objects.get(charge=charge).status == "CUSTOMER_PAID_BACK"
 
 
-def test_overdue_and_other_events_are_kept_and_apply_nothing(sim, account, client):
+def test_overdue_and_other_events_are_kept_and_apply_nothing(sim, account, client, notification_queue):
     charge = issued_charge(account)
     for name, event_id in (("PAYMENT_OVERDUE", "evt_o"), ("PAYMENT_BANK_SLIP_VIEWED", "evt_v")):
         assert webhook(client, account, event(sim, charge, name, event_id)).status_code == 200
+    assert notification_queue.run() == ["processed"] * 2
     charge.refresh_from_db()
     assert charge.state == S.ISSUED
     assert not GatewayLog.objects.filter(endpoint="payments/get").exists()
 
 
-def test_a_deleted_payment_cancels_the_charge(sim, account, client):
+def test_a_deleted_payment_cancels_the_charge(sim, account, client, notification_queue):
     charge = issued_charge(account)
     sim.payments[charge.gateway_code].deleted = True  # deleted in Asaas' panel
     assert webhook(client, account, event(sim, charge, "PAYMENT_DELETED", "evt_d")).status_code == 200
+    assert notification_queue.run() == ["processed"]
     charge.refresh_from_db()
     assert charge.state == S.CANCELLED
 
@@ -175,6 +182,7 @@ def test_a_webhook_that_is_not_json_is_invalid(sim, account, client):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("processing_inline")
 def test_the_simulator_paying_by_boleto_and_pix_reaches_the_product(sim, live_server):
     account = factories.AsaasAccountFactory()
     sim.set_webhook(KEY, f"{live_server.url}/api/notifications/asaas/{account.public_id}/", TOKEN)
@@ -194,7 +202,9 @@ def test_the_simulator_paying_by_boleto_and_pix_reaches_the_product(sim, live_se
         assert charge.state == S.PAID and charge.payments.count() == 1
 
 
-def test_the_demo_asaas_charge_issued_through_the_simulator_shows_its_qr_in_the_portal(sim, client):
+def test_the_demo_asaas_charge_issued_through_the_simulator_shows_its_qr_in_the_portal(
+    sim, client, notification_queue
+):
     from django.core.management import call_command
 
     from billing import demo
@@ -215,6 +225,7 @@ def test_the_demo_asaas_charge_issued_through_the_simulator_shows_its_qr_in_the_
             HTTP_ASAAS_ACCESS_TOKEN=demo.ASAAS_WEBHOOK_TOKEN,
         )
         assert answer.status_code == 200
+    assert notification_queue.run() == ["processed"] * 3
     charge.refresh_from_db()
     assert charge.state == S.PAID and charge.payments.count() == 1
 

@@ -24,6 +24,9 @@ from tests.billing.notifications_support import FORM, issued_charge, juno_form, 
 
 S = ChargeState
 juno_sim = support.juno_sim
+#: The processing task runs in the live server's thread as soon as the intake queues it.
+pytestmark = pytest.mark.usefixtures("processing_inline")
+processing_inline = support.processing_inline
 needs_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL (set DATABASE_URL)"
 )

@@ -60,28 +60,25 @@ def test_the_unique_constraint_itself_refuses_a_second_row(charge):
 
 
 def test_a_duplicate_inserted_meanwhile_is_read_back(charge, monkeypatch):
-    """The race: another process inserts between our look-up and our insert."""
+    """The race: another process commits the payment between our look-up and our insert."""
     from billing.services import payments
 
+    Payment.objects.create(  # the other process's row, committed
+        charge=charge, gateway="juno", gateway_payment_id="9", amount=Decimal("99.90"), status="CONFIRMED"
+    )
     real_filter = Payment.objects.filter
     calls = {"n": 0}
 
     def racing_filter(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 1:  # our first look-up: the other process has not committed yet
-            Payment.objects.create(
-                charge=charge,
-                gateway="juno",
-                gateway_payment_id="9",
-                amount=Decimal("99.90"),
-                status="CONFIRMED",
-            )
+        if calls["n"] == 1:  # our first look-up ran before that commit: it saw nothing
             return real_filter(pk=-1)
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(payments.Payment.objects, "filter", racing_filter)
     outcome = payment_record(charge_id=charge.pk, gateway="juno", details=details("9"))
     monkeypatch.undo()
+    assert calls["n"] == 2  # the insert failed, the step ran again and read the row
     assert not outcome.created
     assert Payment.objects.filter(gateway_payment_id="9").count() == 1
     charge.refresh_from_db()
@@ -155,3 +152,53 @@ def test_a_pending_charge_is_not_moved_but_the_payment_is_kept(juno_account):
     outcome = payment_record(charge_id=charge.pk, gateway="juno", details=details("16"))
     charge.refresh_from_db()
     assert charge.state == S.PENDING and outcome.created and not outcome.state_changed
+
+
+# --- what a payment id is unique in ---------------------------------------------------------------------
+def _issued(account, code: str):
+    return factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=account), state=S.ISSUED, gateway_code=code
+    )
+
+
+def test_two_accounts_whose_payment_ids_collide_both_get_their_payment(juno_account):
+    other = factories.JunoAccountFactory()
+    first, second = _issued(juno_account, "1"), _issued(other, "2")
+    one = payment_record(charge_id=first.pk, gateway="juno", details=details("9001"))
+    two = payment_record(charge_id=second.pk, gateway="juno", details=details("9001"))
+    assert one.created and two.created and not (one.elsewhere or two.elsewhere)
+    for charge in (first, second):
+        charge.refresh_from_db()
+        assert charge.state == S.PAID
+    assert sorted(Payment.objects.values_list("bank_account_id", flat=True)) == sorted(
+        [juno_account.pk, other.pk]
+    )
+
+
+def test_sandbox_and_production_ids_of_one_account_are_two_id_spaces(juno_account):
+    sandbox_charge = _issued(juno_account, "1")
+    payment_record(charge_id=sandbox_charge.pk, gateway="juno", details=details("77"))
+    juno_account.sandbox_token = ""
+    juno_account.token = "PRODUCTION-TOKEN"
+    juno_account.save()
+    production_charge = _issued(juno_account, "2")
+    outcome = payment_record(charge_id=production_charge.pk, gateway="juno", details=details("77"))
+    assert outcome.created and not outcome.elsewhere
+    assert sorted(Payment.objects.values_list("sandbox", flat=True)) == [False, True]
+
+
+def test_a_payment_recorded_on_another_charge_is_never_a_silent_success(juno_account):
+    first, second = _issued(juno_account, "1"), _issued(juno_account, "2")
+    payment_record(charge_id=first.pk, gateway="juno", details=details("5"))
+    outcome = payment_record(charge_id=second.pk, gateway="juno", details=details("5"))
+    assert outcome.elsewhere and not outcome.created and not outcome.state_changed
+    assert first.reference in outcome.elsewhere_message() and second.reference in outcome.elsewhere_message()
+    second.refresh_from_db()
+    assert second.state == S.ISSUED
+
+
+def test_a_payment_created_without_its_account_takes_the_charges(charge, juno_account):
+    payment = Payment.objects.create(
+        charge=charge, gateway="juno", gateway_payment_id="X1", amount=Decimal("1.00"), status="CONFIRMED"
+    )
+    assert (payment.bank_account, payment.sandbox) == (juno_account, juno_account.is_sandbox)

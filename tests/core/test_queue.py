@@ -38,6 +38,8 @@ def test_every_task_name_is_registered():
         queue.CANCEL_CHARGE,
         queue.SWEEP,
         queue.PROCESS_NOTIFICATION,
+        queue.DISPATCH_NOTIFICATIONS,
+        queue.PRUNE_NOTIFICATIONS,
         queue.RECONCILE,
     ]
     assert [queue.task(name).name for name in names] == names

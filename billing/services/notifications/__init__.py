@@ -10,7 +10,7 @@
 The names below are the package's public interface.
 """
 
-from billing.services.notifications.inbox import InboundRequest, account_for_public_id, notification_receive
+from billing.services.notifications.inbox import InboundRequest, notification_receive
 from billing.services.notifications.outcome import NotificationResult, Outcome
 from billing.services.notifications.processing import notification_process, notifications_retry_pending
 
@@ -18,7 +18,6 @@ __all__ = [
     "InboundRequest",
     "NotificationResult",
     "Outcome",
-    "account_for_public_id",
     "notification_process",
     "notification_receive",
     "notifications_retry_pending",

@@ -60,20 +60,33 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _stored_token_digest(notification: Notification) -> str | None:
-    for name, value in (notification.headers or {}).items():
+def _stored_token_digest(headers: Mapping[str, str]) -> str | None:
+    for name, value in (headers or {}).items():
         if name.lower() == TOKEN_HEADER:
             return str(value)
     return None
 
 
-def authentic(notification: Notification, account: BankAccount) -> bool:
-    """The stored token hash equals the account's; an account without a token accepts nothing."""
-    stored = _stored_token_digest(notification)
+def authentic_headers(headers: Mapping[str, str], account: BankAccount) -> bool:
+    """The (stored, redacted) token hash equals the account's; an account without a token accepts
+    nothing."""
+    stored = _stored_token_digest(headers)
     expected = account.webhook_token or ""
     if stored is None or not expected:
         return False
     return hmac.compare_digest(stored.encode(), token_digest(expected).encode())
+
+
+def authentic(notification: Notification, account: BankAccount) -> bool:
+    """:func:`authentic_headers` for a stored notification."""
+    return authentic_headers(notification.headers, account)
+
+
+def intake_refusal(account: BankAccount, inbound: InboundNotification, headers: Mapping[str, str]) -> str:
+    """Checked before the webhook is stored as received: a missing or wrong token is answered 401."""
+    if authentic_headers(headers, account):
+        return ""
+    return _("The webhook's token is missing or wrong: nothing was applied.")
 
 
 def parse(body: Mapping[str, Any]) -> InboundNotification:
@@ -197,8 +210,22 @@ def process(
                 charge=charge,
             )
         outcome = payment_apply(
-            charge, gateway=ASAAS, details=details, notification=notification, actor_label=actor_label
+            charge,
+            gateway=ASAAS,
+            details=details,
+            notification=notification,
+            actor_label=actor_label,
+            account=account,
         )
+        if outcome.elsewhere:  # never a success that applied nothing: staff see it
+            return finish(
+                notification,
+                Outcome.FAILED,
+                N.FAILED,
+                outcome.elsewhere_message(),
+                event_id=notification.event_id,
+                charge=charge,
+            )
         return finish(
             notification,
             Outcome.PROCESSED,

@@ -1,27 +1,49 @@
-"""The inbox: every inbound gateway request is stored raw before anything else happens.
+"""The inbox: a notification is stored before anything else, and answered once it is durable.
 
-:func:`notification_receive` is the endpoints' one call. It stores the request in its own short
-transaction before anything can fail (headers without cookies or credentials, the body, the source
-address); a request too large or of the wrong content type is stored as ``invalid`` and goes no
-further. The stored row is then processed by the one processing path
-(:mod:`billing.services.notifications.processing`).
+:func:`notification_receive` is the endpoints' one call. It never asks the gateway: it checks what
+needs no gateway (the sender's and the account's intake limits, the transport, the form, Mycontas'
+credentials), stores the request in one INSERT (headers without cookies or credentials, the body,
+the source address) and makes sure a dispatch will hand it to a processing task
+(:mod:`billing.services.notifications.dispatch`). Verification and effects happen there, through
+the one processing path (:mod:`billing.services.notifications.processing`).
+
+=====================================  ======  ===========================================
+What                                   Answer  Row
+=====================================  ======  ===========================================
+well-formed, known account             200     ``received``, queued for processing
+too many posts (address or account)    429     none (``Retry-After``)
+not form-encoded, too large, malformed 400     ``invalid``
+no account at this URL                 404     ``rejected``, body truncated
+Mycontas code or password wrong        403     ``rejected``
+too many waiting for verification      503     ``overflow``, never processed (``Retry-After``)
+cache or broker unavailable            503     ``received`` when it could be stored: the sweep
+                                               processes it (``Retry-After``)
+=====================================  ======  ===========================================
+
+MK-Auth's path names no account: its account is found in processing, through the charge the
+notification names, so the answer is the same whether or not that charge exists.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Notification, NotificationStatus
-from billing.services.notifications.outcome import NotificationResult, Outcome, finish
-from billing.services.notifications.processing import HANDLERS, process_row
-from providers.models import BankAccount, Gateway
+from billing.selectors.notifications import account_with_waiting, unaddressed_waiting
+from billing.services.notifications import limits
+from billing.services.notifications.dispatch import wake_dispatcher
+from billing.services.notifications.outcome import NotificationResult, Outcome
+from billing.services.notifications.processing import HANDLERS, parse_body
+from gateways.base import InboundNotification, NotificationInvalid
+from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 N = NotificationStatus
@@ -29,6 +51,9 @@ N = NotificationStatus
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 #: Headers never stored: they may carry a session or credentials.
 DROPPED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+#: For a URL that names no account: at most this many headers, each value this long.
+UNKNOWN_ACCOUNT_HEADERS = 20
+UNKNOWN_ACCOUNT_HEADER_CHARS = 200
 
 
 def without_nul(text: str) -> str:
@@ -36,12 +61,12 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        without_nul(name): without_nul(value)
-        for name, value in headers.items()
-        if name.lower() not in DROPPED_HEADERS
-    }
+def clean_headers(headers: Mapping[str, str], *, short: bool = False) -> dict[str, str]:
+    kept = [(name, value) for name, value in headers.items() if name.lower() not in DROPPED_HEADERS]
+    if short:
+        kept = [(name[:80], value[:UNKNOWN_ACCOUNT_HEADER_CHARS]) for name, value in kept]
+        kept = kept[:UNKNOWN_ACCOUNT_HEADERS]
+    return {without_nul(name): without_nul(value) for name, value in kept}
 
 
 def clean_ip(value: str | None) -> str | None:
@@ -68,7 +93,12 @@ def decode_body(body: bytes, charset: str) -> str:
 
 @dataclass(frozen=True)
 class InboundRequest:
-    """The parts of an HTTP request a notification keeps. ``body`` is at most the limit + 1 bytes."""
+    """The parts of an HTTP request a notification keeps. ``body`` is at most the limit + 1 bytes.
+
+    ``declared_length`` is the Content-Length (None when absent, as with a chunked body).
+    ``unreadable`` is True when the body could not be read at all (a chunked body the server does
+    not decode for us).
+    """
 
     path: str
     headers: Mapping[str, str]
@@ -77,6 +107,7 @@ class InboundRequest:
     charset: str
     declared_length: int | None
     remote_addr: str | None
+    unreadable: bool = False
 
 
 def _transport_errors(request: InboundRequest, expected: str = FORM_CONTENT_TYPE) -> dict[str, str]:
@@ -84,6 +115,8 @@ def _transport_errors(request: InboundRequest, expected: str = FORM_CONTENT_TYPE
     errors: dict[str, str] = {}
     if (request.declared_length or 0) > limit or len(request.body) > limit:
         errors["body"] = _("The body is larger than %(limit)d bytes.") % {"limit": limit}
+    elif request.unreadable:
+        errors["body"] = _("A chunked body cannot be read here; send a Content-Length.")
     if request.content_type != expected:
         errors["content_type"] = _("Expected %(expected)s, got %(got)s.") % {
             "expected": expected,
@@ -92,79 +125,211 @@ def _transport_errors(request: InboundRequest, expected: str = FORM_CONTENT_TYPE
     return errors
 
 
-def notification_store(
-    *, gateway: str, request: InboundRequest, bank_account: BankAccount | None
-) -> tuple[Notification, dict[str, str]]:
-    """Insert the raw request at once; malformed transport → ``invalid``.
-
-    One INSERT outside any transaction is its own transaction: it is durable when this returns,
-    whatever happens next (the view runs in autocommit, ``ATOMIC_REQUESTS`` is off).
-    """
-    handler = HANDLERS.get(gateway)
-    errors = _transport_errors(request, handler.content_type if handler is not None else FORM_CONTENT_TYPE)
-    limit = settings.NOTIFICATION_MAX_BODY_BYTES
-    text = decode_body(request.body[:limit], request.charset)
-    headers = clean_headers(request.headers)
-    notification = Notification.objects.create(
+def _store(
+    *,
+    gateway: str,
+    request: InboundRequest,
+    text: str,
+    account: BankAccount | None,
+    status: str,
+    error: str = "",
+    inbound: InboundNotification | None = None,
+    short: bool = False,
+) -> Notification:
+    """One INSERT outside any transaction is its own transaction: durable when this returns,
+    whatever happens next (the view runs in autocommit, ``ATOMIC_REQUESTS`` is off)."""
+    return Notification.objects.create(
         gateway=without_nul(gateway[:20]),
-        bank_account=bank_account,
+        bank_account=account,
         path=without_nul(request.path[:300]),
-        headers=handler.redact_headers(headers) if handler is not None else headers,
-        body=handler.redact(text) if handler is not None else text,
+        headers=stored_headers(gateway, request.headers, short=short),
+        body=text,
         remote_addr=clean_ip(request.remote_addr),
-        status=N.INVALID if errors else N.RECEIVED,
-        error="; ".join(errors.values()),
+        status=status,
+        error=error,
+        payment_token=inbound.payment_token[:128] if inbound else "",
+        charge_reference=inbound.charge_reference[:255] if inbound else "",
     )
-    return notification, errors
 
 
-def account_for_public_id(gateway: str, public_id: str) -> BankAccount | None:
-    if gateway not in Gateway.values or "\x00" in public_id:
-        return None
-    return BankAccount.objects.filter(gateway=gateway, public_id=public_id).first()
+def stored_headers(gateway: str, headers: Mapping[str, str], *, short: bool = False) -> dict[str, str]:
+    """The headers as stored: no cookies or credentials, the gateway's secrets replaced by hashes."""
+    cleaned = clean_headers(headers, short=short)
+    handler = HANDLERS.get(gateway)
+    return handler.redact_headers(cleaned) if handler is not None else cleaned
+
+
+def _limited(decision: limits.Decision) -> NotificationResult:
+    return NotificationResult(
+        None,
+        Outcome.LIMITED,
+        _("Too many notifications; send it again later."),
+        retry_after=int(decision.retry_after_header),
+    )
 
 
 def notification_receive(
     *, gateway: str, public_id: str | None, request: InboundRequest
 ) -> NotificationResult:
-    """Store, verify and process one inbound POST. ``public_id`` None is MK-Auth's legacy path.
+    """Check, store and queue one inbound POST (see the table above). ``public_id`` None is
+    MK-Auth's path. Raises ``DatabaseError`` when nothing could be stored (the view answers 503)."""
+    handler = HANDLERS.get(gateway)
+    cap = settings.NOTIFICATION_WAITING_CAP
+    limit = settings.NOTIFICATION_MAX_BODY_BYTES
+    text = decode_body(request.body[:limit], request.charset)
+    if handler is not None:
+        text = handler.redact(text)
+    try:
+        decision = limits.address_decision(request.remote_addr)
+    except Exception:  # the cache is down: store it for the sweep, ask the gateway to come back
+        logger.exception("notification intake limits unavailable")
+        return _unavailable(gateway=gateway, public_id=public_id, request=request, text=text)
+    if not decision.allowed:
+        return _limited(decision)
 
-    A gateway that could not be asked leaves the row ``retrying`` with a task queued; the result
-    says whether queueing worked (the view answers 503 when it did not, so the gateway retries).
-    """
-    account = account_for_public_id(gateway, public_id) if public_id is not None else None
-    notification, errors = notification_store(gateway=gateway, request=request, bank_account=account)
+    account = None
+    if public_id is not None:
+        account = account_with_waiting(gateway, public_id, cap=cap) if handler is not None else None
+        if account is None:
+            cut = settings.NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES
+            message = _("No bank account matches this notification URL.")
+            notification = _store(
+                gateway=gateway,
+                request=request,
+                text=text[:cut],
+                account=None,
+                status=N.REJECTED,
+                error=message,
+                short=True,
+            )
+            return NotificationResult(notification, Outcome.NOT_FOUND, message)
+    try:
+        decision = limits.account_decision(str(account.pk) if account else limits.LEGACY_PATH_KEY)
+    except Exception:
+        logger.exception("notification intake limits unavailable")
+        return _unavailable(gateway=gateway, public_id=public_id, request=request, text=text, account=account)
+    if not decision.allowed:
+        return _limited(decision)
+    assert handler is not None  # an unknown gateway has no account
+
+    errors = _transport_errors(request, handler.content_type)
     if errors:
+        notification = _store(
+            gateway=gateway,
+            request=request,
+            text=text,
+            account=account,
+            status=N.INVALID,
+            error="; ".join(errors.values()),
+        )
         return NotificationResult(notification, Outcome.INVALID, _("The request is malformed."), errors)
-    if public_id is not None and account is None:
-        message = _("No bank account matches this notification URL.")
-        finish(notification, Outcome.NOT_FOUND, N.REJECTED, message)
-        return NotificationResult(notification, Outcome.NOT_FOUND, message)
-    result = process_row(notification, actor_label="notification")
-    if result.outcome == Outcome.RETRYING:
-        result.queued = enqueue_processing(notification.pk)
-    return result
+    try:
+        inbound = parse_body(gateway, text)
+        if account is None and handler.check_unaddressed is not None:
+            handler.check_unaddressed(inbound)
+    except NotificationInvalid as exc:
+        notification = _store(
+            gateway=gateway, request=request, text=text, account=account, status=N.INVALID, error=exc.message
+        )
+        return NotificationResult(notification, Outcome.INVALID, exc.message, exc.errors)
+    refusal = ""
+    if account is not None and handler.refuse_at_intake is not None:
+        refusal = handler.refuse_at_intake(account, inbound, stored_headers(gateway, request.headers))
+    if refusal:
+        notification = _store(
+            gateway=gateway,
+            request=request,
+            text=text,
+            account=account,
+            status=N.REJECTED,
+            error=refusal,
+            inbound=inbound,
+        )
+        return NotificationResult(notification, handler.refusal, refusal)
 
-
-def enqueue_processing(notification_id: int) -> bool:
-    """Queue the retry task once the current transaction (if any) commits. False if the broker refused."""
-    from billing.notification_tasks import process_notification, retry_countdown
-
-    def send() -> None:
-        process_notification.apply_async(
-            args=[notification_id],
-            countdown=retry_countdown(0),
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+    if account is not None:
+        waiting = getattr(account, "waiting", 0)
+    else:
+        waiting = unaddressed_waiting(gateway, cap=cap) if cap > 0 else 0
+    if cap > 0 and waiting >= cap:
+        message = _("Too many notifications of this account wait for verification; send it again later.")
+        notification = _store(
+            gateway=gateway,
+            request=request,
+            text=text,
+            account=account,
+            status=N.OVERFLOW,
+            error=message,
+            inbound=inbound,
+        )
+        return NotificationResult(
+            notification, Outcome.OVERFLOW, message, retry_after=limits.waiting_retry_after()
         )
 
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        transaction.on_commit(send)
-        return True
-    try:
-        send()
-    except Exception:  # any broker failure: the caller answers 503 and the gateway retries
-        logger.exception("could not queue notification %s for retry", notification_id)
-        return False
-    return True
+    notification = _store(
+        gateway=gateway, request=request, text=text, account=account, status=N.RECEIVED, inbound=inbound
+    )
+    if not wake_dispatcher():
+        return NotificationResult(
+            notification,
+            Outcome.UNAVAILABLE,
+            _("Stored, but it could not be queued; send it again later."),
+            retry_after=limits.waiting_retry_after(),
+        )
+    return NotificationResult(notification, Outcome.RECEIVED)
+
+
+def _unavailable(
+    *,
+    gateway: str,
+    public_id: str | None,
+    request: InboundRequest,
+    text: str,
+    account: BankAccount | None = None,
+) -> NotificationResult:
+    """The limits could not be checked: keep what arrived (the sweep processes it) and answer 503."""
+    unknown = False
+    if public_id is not None and account is None:
+        account = _plain_account(gateway, public_id)
+        unknown = account is None
+    notification = _store(
+        gateway=gateway,
+        request=request,
+        text=text[: settings.NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES] if unknown else text,
+        account=account,
+        status=N.REJECTED if unknown else N.RECEIVED,
+        error=_("No bank account matches this notification URL.") if unknown else "",
+        short=unknown,
+    )
+    return NotificationResult(
+        notification,
+        Outcome.UNAVAILABLE,
+        _("The notification could not be handled now; send it again later."),
+        retry_after=limits.waiting_retry_after(),
+    )
+
+
+def _plain_account(gateway: str, public_id: str) -> BankAccount | None:
+    if gateway not in HANDLERS or "\x00" in public_id:
+        return None
+    return BankAccount.objects.filter(gateway=gateway, public_id=public_id).first()
+
+
+# --- retention -------------------------------------------------------------------------------------
+#: What the daily prune deletes once older than NOTIFICATION_RETENTION_DAYS: rows that changed nothing.
+#: Processed rows explain payments and charges and are kept; failed ones wait for staff.
+PRUNED_STATUSES = (N.INVALID, N.REJECTED, N.OVERFLOW)
+PRUNE_BATCH = 5000
+
+
+def notifications_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete invalid, rejected and over-cap notifications older than the retention; returns how many.
+
+    In batches, so that a flood's worth of rows never holds one long lock.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    old = Notification.objects.filter(status__in=PRUNED_STATUSES, received_at__lt=cutoff, payments=None)
+    deleted = 0
+    while ids := list(old.order_by().values_list("pk", flat=True)[:PRUNE_BATCH]):
+        deleted += Notification.objects.filter(pk__in=ids).delete()[0]
+    return deleted

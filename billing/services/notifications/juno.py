@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -56,13 +56,18 @@ def _charge_locked(account: BankAccount, *, code: str, reference: str) -> Charge
     return charge
 
 
-def resolve_account(inbound: InboundNotification) -> BankAccount | None:
-    """MK-Auth's path carries no account: the Juno account of the charge the hint names."""
+def require_charge_hint(inbound: InboundNotification) -> None:
+    """MK-Auth's path carries no account: it is found through the charge, so one must be named."""
     if not inbound.charge_reference:
         raise NotificationInvalid(
             _("The notification names no charge."),
             {"chargeReference": _("Required on this path: the account is found through the charge.")},
         )
+
+
+def resolve_account(inbound: InboundNotification) -> BankAccount | None:
+    """MK-Auth's path carries no account: the Juno account of the charge the hint names."""
+    require_charge_hint(inbound)
     charge = _charge(
         Q(bank_account__gateway=Gateway.JUNO), code=inbound.charge_code, reference=inbound.charge_reference
     )
@@ -101,6 +106,15 @@ def process(
     mismatch = _hint_mismatch(inbound, details)
     if mismatch:
         return finish(notification, Outcome.REJECTED, N.REJECTED, mismatch)
+    try:
+        return _apply(notification, account, details, actor_label=actor_label)
+    except IntegrityError:  # a concurrent insert of this payment won: the second pass reads it
+        return _apply(notification, account, details, actor_label=actor_label)
+
+
+def _apply(
+    notification: Notification, account: BankAccount, details: PaymentDetails, *, actor_label: str
+) -> NotificationResult:
     with transaction.atomic():  # the payment and the notification's outcome commit together
         charge = _charge_locked(account, code=details.charge_code, reference=details.charge_reference)
         if charge is None:
@@ -119,8 +133,15 @@ def process(
                 },
             )
         outcome = payment_apply(
-            charge, gateway=JUNO, details=details, notification=notification, actor_label=actor_label
+            charge,
+            gateway=JUNO,
+            details=details,
+            notification=notification,
+            actor_label=actor_label,
+            account=account,
         )
+        if outcome.elsewhere:  # never a success that applied nothing: staff see it
+            return finish(notification, Outcome.FAILED, N.FAILED, outcome.elsewhere_message(), charge=charge)
         return finish(
             notification, Outcome.PROCESSED, N.PROCESSED, charge=outcome.charge, payment=outcome.payment
         )

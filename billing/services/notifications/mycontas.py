@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from billing.models import Carne, Charge, Notification, NotificationStatus
 from billing.services.charges import charge_registered_at_gateway
 from billing.services.notifications.outcome import NotificationResult, Outcome, finish
-from gateways.base import InboundNotification
+from gateways.base import MYCONTAS, InboundNotification
 from gateways.mycontas.adapter import parse_notification
 from providers.models import BankAccount
 
@@ -70,6 +70,15 @@ def authentic(account: BankAccount, inbound: InboundNotification) -> bool:
     return code_ok and password_ok and bool(account.account_password)
 
 
+def intake_refusal(
+    account: BankAccount, inbound: InboundNotification, headers: Mapping[str, str] | None = None
+) -> str:
+    """Checked before the return is stored as received: a wrong code or password is answered 403."""
+    if authentic(account, inbound):
+        return ""
+    return _("The account code or password does not match the bank account's.")
+
+
 def _charge(account: BankAccount, reference: str, number: str) -> Charge | None:
     charge = Charge.objects.filter(bank_account=account, reference=reference).first()
     if charge is not None:
@@ -86,13 +95,9 @@ def process(
     notification: Notification, account: BankAccount, inbound: InboundNotification, *, actor_label: str
 ) -> NotificationResult:
     """Check the credentials, find the charge the return names and record its registration."""
-    if not authentic(account, inbound):
-        return finish(
-            notification,
-            Outcome.FORBIDDEN,
-            N.REJECTED,
-            _("The account code or password does not match the bank account's."),
-        )
+    refusal = intake_refusal(account, inbound)
+    if refusal:  # checked at intake already; checked again for a row reprocessed later
+        return finish(notification, Outcome.FORBIDDEN, N.REJECTED, refusal)
     target = _charge(account, inbound.charge_reference, inbound.charge_number)
     if target is None:
         return finish(
@@ -102,7 +107,17 @@ def process(
             _("No charge of this account has the reference %(reference)s.")
             % {"reference": inbound.charge_reference},
         )
-    charge = charge_registered_at_gateway(
-        charge_id=target.pk, number=inbound.charge_number, link=inbound.charge_url, actor_label=actor_label
+    registration = charge_registered_at_gateway(
+        charge_id=target.pk,
+        gateway=MYCONTAS,
+        number=inbound.charge_number,
+        link=inbound.charge_url,
+        actor_label=actor_label,
     )
-    return finish(notification, Outcome.PROCESSED, N.PROCESSED, charge=charge)
+    if registration.discrepancy:  # a settled number or page is never replaced: staff look at it
+        return finish(
+            notification, Outcome.FAILED, N.FAILED, registration.discrepancy, charge=registration.charge
+        )
+    return finish(
+        notification, Outcome.PROCESSED, N.PROCESSED, registration.link_refused, charge=registration.charge
+    )

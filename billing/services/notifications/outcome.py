@@ -21,6 +21,10 @@ MAX_ATTEMPTS = 12
 
 
 class Outcome:
+    RECEIVED = "received"  # stored and queued: processing follows in a task
+    LIMITED = "limited"  # over an intake limit: not stored
+    OVERFLOW = "overflow"  # over the waiting cap: stored, never processed
+    UNAVAILABLE = "unavailable"  # the cache or the broker is down
     PROCESSED = "processed"
     INVALID = "invalid"
     NOT_FOUND = "not_found"
@@ -33,13 +37,17 @@ class Outcome:
 
 @dataclass
 class NotificationResult:
-    """What happened to one notification; ``message`` and ``errors`` are safe to answer with."""
+    """What happened to one notification; ``message`` and ``errors`` are safe to answer with.
 
-    notification: Notification
+    ``notification`` is None when nothing was stored (a post over an intake limit); ``retry_after``
+    (seconds) is set when the sender should send it again later.
+    """
+
+    notification: Notification | None
     outcome: str
     message: str = ""
     errors: dict[str, str] = field(default_factory=dict)
-    queued: bool = False
+    retry_after: int | None = None
 
 
 def finish(

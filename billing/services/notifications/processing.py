@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
+from django.db import IntegrityError
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
@@ -46,11 +47,13 @@ from providers.models import BankAccount
 logger = logging.getLogger(__name__)
 N = NotificationStatus
 
-#: A ``received`` row older than this lost its process mid-way: the sweep picks it up.
+#: A ``received`` or ``queued`` row older than this lost its message or its process: the sweep
+#: picks it up.
 STALE_RECEIVED_AFTER = dt.timedelta(minutes=10)
 
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
 
 
 def _identity(text: str) -> str:
@@ -69,20 +72,27 @@ class Handler:
     ``parse``). ``parse``: the form as an :class:`InboundNotification` (raises
     :class:`NotificationInvalid`). ``process``: verify and apply a parsed notification of one of the
     gateway's accounts, ending with :func:`~billing.services.notifications.outcome.finish` or
-    :func:`~billing.services.notifications.outcome.retry_later`. ``redact``: the body as it may be
-    stored (secrets replaced). ``resolve_account``: the account of a notification that arrived
-    without one (a path that names no account), if the gateway has such a path. ``content_type``:
-    the body's media type; a JSON gateway (Asaas) has its decoded object passed to ``parse`` and
-    checks its own limits there. ``redact_headers``: the headers as they may be stored.
+    :func:`~billing.services.notifications.outcome.retry_later`; it runs in a task, and may ask the
+    gateway. ``redact``: the body as it may be stored (secrets replaced by keyed hashes);
+    ``redact_headers``: the headers as they may be stored. ``content_type``: the body's media type;
+    a JSON gateway (Asaas) has its decoded object passed to ``parse`` and checks its own limits
+    there. ``refuse_at_intake``: a check that needs no gateway call (a shared secret in the post or
+    its headers), giving the reason to answer ``refusal`` (403, or 401 for a missing token) or "".
+    ``resolve_account`` and ``check_unaddressed``: for a path that names no account (MK-Auth's),
+    the account found through the notification, and the check of what such a notification must
+    carry.
     """
 
     field_limits: Mapping[str, int]
     parse: Callable[[Mapping[str, Any]], InboundNotification]
     process: Callable[..., NotificationResult]
     redact: Callable[[str], str] = _identity
+    refuse_at_intake: Callable[[BankAccount, InboundNotification, Mapping[str, str]], str] | None = None
+    refusal: str = Outcome.FORBIDDEN
     resolve_account: Callable[[InboundNotification], BankAccount | None] | None = None
     content_type: str = FORM_CONTENT_TYPE
     redact_headers: Callable[[Mapping[str, str]], dict[str, str]] = _same_headers
+    check_unaddressed: Callable[[InboundNotification], None] | None = None
 
 
 HANDLERS: dict[str, Handler] = {
@@ -91,12 +101,14 @@ HANDLERS: dict[str, Handler] = {
         parse=juno.parse,
         process=juno.process,
         resolve_account=juno.resolve_account,
+        check_unaddressed=juno.require_charge_hint,
     ),
     MYCONTAS: Handler(
         field_limits=mycontas.FIELD_LIMITS,
         parse=mycontas.parse,
         process=mycontas.process,
         redact=mycontas.redact_body,
+        refuse_at_intake=mycontas.intake_refusal,
     ),
     ASAAS: Handler(
         field_limits={},
@@ -104,22 +116,24 @@ HANDLERS: dict[str, Handler] = {
         process=asaas.process,
         content_type=asaas.CONTENT_TYPE,
         redact_headers=asaas.redact_headers,
+        refuse_at_intake=asaas.intake_refusal,
+        refusal=Outcome.UNAUTHORIZED,
     ),
 }
 
 
-def parse_form(notification: Notification) -> InboundNotification:
-    """The stored body as the gateway's notification; raises :class:`NotificationInvalid`.
+def parse_body(gateway: str, body: str) -> InboundNotification:
+    """A (stored) body as the gateway's notification; raises :class:`NotificationInvalid`.
 
     Only the fields the gateway defines are checked (others are ignored): each at most once, within
     its length, without NUL characters; then the gateway's parser checks what it requires.
     """
-    handler = HANDLERS.get(notification.gateway)
+    handler = HANDLERS.get(gateway)
     if handler is None:
         raise NotificationInvalid(_("Unknown gateway."), {"gateway": _("Unknown gateway.")})
-    if handler.content_type == "application/json":
+    if handler.content_type == JSON_CONTENT_TYPE:
         try:
-            data = json.loads(notification.body)
+            data = json.loads(body)
         except ValueError:
             raise NotificationInvalid(
                 _("The body is not JSON."), {"body": _("The body is not JSON.")}
@@ -130,7 +144,7 @@ def parse_form(notification: Notification) -> InboundNotification:
             )
         return handler.parse(data)
     try:
-        form = QueryDict(notification.body, encoding="utf-8")
+        form = QueryDict(body, encoding="utf-8")
     except SuspiciousOperation:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
         raise NotificationInvalid(_("Too many fields."), {"body": _("Too many fields.")}) from None
     errors: dict[str, str] = {}
@@ -160,7 +174,7 @@ def process_row(notification: Notification, *, actor_label: str) -> Notification
     if handler is None:
         return finish(notification, Outcome.NOT_FOUND, N.REJECTED, _("No such gateway."))
     try:
-        inbound = parse_form(notification)
+        inbound = parse_body(notification.gateway, notification.body)
         notification.payment_token = inbound.payment_token[:128]
         notification.charge_reference = inbound.charge_reference[:255]
         if notification.bank_account is None and handler.resolve_account is not None:
@@ -178,6 +192,8 @@ def process_row(notification: Notification, *, actor_label: str) -> Notification
         return handler.process(notification, account, inbound, actor_label=actor_label)
     except GatewayUnavailable as exc:
         return retry_later(notification, exc.message)
+    except IntegrityError:  # a concurrent writer won a unique constraint: the next attempt sees its row
+        return retry_later(notification, _("A concurrent update got there first; processed again later."))
 
 
 # --- the sweep ------------------------------------------------------------------------------------
@@ -185,7 +201,7 @@ def notifications_pending_ids(*, limit: int = 500) -> list[int]:
     stale = timezone.now() - STALE_RECEIVED_AFTER
     return list(
         Notification.objects.filter(
-            Q(status=N.RETRYING) | Q(status=N.RECEIVED, received_at__lt=stale),
+            Q(status=N.RETRYING) | Q(status__in=(N.RECEIVED, N.QUEUED), received_at__lt=stale),
             attempts__lt=MAX_ATTEMPTS,
         )
         .order_by("received_at", "id")

@@ -1,0 +1,58 @@
+"""What a flood of notifications may cost: intake limits per address and per account, and a cap on
+notifications waiting for verification per account.
+
+- Per address and per account: at most ``NOTIFICATION_ADDRESS_LIMIT`` and
+  ``NOTIFICATION_ACCOUNT_LIMIT`` posts per ``NOTIFICATION_LIMIT_WINDOW_SECONDS``; past either, the
+  post is answered 429 with ``Retry-After`` and not stored. MK-Auth's path names no account: its
+  posts share one budget of their own (``mkauth``), so forged posts there never take an account's.
+- Waiting: when an account already has ``NOTIFICATION_WAITING_CAP`` notifications received but not
+  yet verified, a new one is stored (``overflow``, never processed) and answered 503 with
+  ``Retry-After``: the gateway sends it again later, when real notifications are not stuck behind
+  a flood.
+
+Each admitted notification costs at most one gateway call per processing attempt, so the account
+limit is also the budget of gateway calls that unverified (possibly forged) tokens can spend.
+A limit of 0 turns that limit off.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from core import ratelimit
+from core.ratelimit import Decision
+
+#: The key under which MK-Auth's path (no account in the URL) is counted.
+LEGACY_PATH_KEY = "mkauth"
+#: What an allowed hit answers when a limit is off.
+ALLOWED = Decision(True, 0.0)
+
+
+def hit(key: str, *, limit: int, window: int) -> Decision:
+    """One post counted under ``key`` by the shared limiter (raises ``LimiterUnavailable`` when its
+    store is down); a ``limit`` of 0 is no limit."""
+    if limit <= 0:
+        return ALLOWED
+    return ratelimit.hit(key, limit=limit, window=window)
+
+
+def address_decision(address: str | None) -> Decision:
+    return hit(
+        f"notify:addr:{address or 'unknown'}",
+        limit=settings.NOTIFICATION_ADDRESS_LIMIT,
+        window=settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def account_decision(account_key: str) -> Decision:
+    """``account_key``: the account's primary key, or :data:`LEGACY_PATH_KEY`."""
+    return hit(
+        f"notify:account:{account_key}",
+        limit=settings.NOTIFICATION_ACCOUNT_LIMIT,
+        window=settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def waiting_retry_after() -> int:
+    """What an answer over the waiting cap tells the gateway: come back after one window."""
+    return settings.NOTIFICATION_LIMIT_WINDOW_SECONDS
