@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import SafeLookupsAdminMixin
 from providers.models import Provider
 
 PRODUCT_NAME = "Cobrança"
@@ -25,6 +26,17 @@ class CobrancaAdminSite(admin.AdminSite):
     #: No "Ver o site" link: this installation has no public site of its own (the subscriber
     #: portal is reached only through each subscriber's private link).
     site_url = None
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Every changelist answers bad filter values with the "invalid filter" redirect, never a 500."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, SafeLookupsAdminMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (SafeLookupsAdminMixin, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

@@ -1,4 +1,5 @@
-"""Admin pieces every app shares: badges, read-only admins, guarded actions, confirmation pages."""
+"""Admin pieces every app shares: badges, read-only admins, guarded actions, confirmation pages, and
+changelists that answer bad filter values with the admin's "invalid filter" redirect."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -155,3 +159,60 @@ def confirmation_page(
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+
+#: What evaluating a queryset filtered by a value from the address may raise when the value makes no
+#: sense for its field (a year of -1, a number too large for the column, text in a date...).
+BAD_LOOKUP_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    OverflowError,
+    ValidationError,
+    DataError,
+)
+
+
+class SafeLookupsChangeListMixin:
+    """A changelist whose bad lookup values raise ``IncorrectLookupParameters`` (the admin then
+    redirects to the whole list, ``?e=1``) wherever they fail: in a list filter, or only when the
+    query is compiled and run (Django checks only what fails while the filter is built)."""
+
+    params: dict[str, Any]
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        try:
+            return super().get_queryset(request, exclude_parameters)  # type: ignore[misc]
+        except BAD_LOOKUP_ERRORS as exc:
+            if not self.params:
+                raise
+            raise IncorrectLookupParameters(exc) from exc
+
+    def get_results(self, request: HttpRequest) -> None:
+        try:
+            super().get_results(request)  # type: ignore[misc]
+            len(self.result_list)  # type: ignore[attr-defined]  # run it now, not while rendering
+        except BAD_LOOKUP_ERRORS as exc:
+            if not self.params:
+                raise
+            raise IncorrectLookupParameters(exc) from exc
+
+
+_safe_changelists: dict[type, type] = {}
+
+
+class SafeLookupsAdminMixin:
+    """Every ModelAdmin of the staff site gets this (``config.admin_site.CobrancaAdminSite.register``)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        changelist = super().get_changelist(request, **kwargs)  # type: ignore[misc]
+        if issubclass(changelist, SafeLookupsChangeListMixin):
+            return changelist
+        return _safe_changelists.setdefault(
+            changelist, type(f"Safe{changelist.__name__}", (SafeLookupsChangeListMixin, changelist), {})
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if list(request.GET) == [ERROR_FLAG]:
+            messages.warning(request, _("That filter is not valid here; the whole list is shown."))
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
