@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import GuardedActionsMixin, environment_badge
-from providers.forms import BankAccountForm
+from providers.forms import BankAccountForm, secret_display
 from providers.models import BankAccount, Gateway, Provider
 from providers.services import notification_url
 
@@ -39,8 +39,26 @@ def private_host_warning(url: str) -> str:
     )
 
 
+#: Read-only renderings of the secret fields: (method name, reveals the last four characters).
+SECRET_DISPLAYS = {
+    "token": ("token_stored", True),
+    "sandbox_token": ("sandbox_token_stored", True),
+    "webhook_token": ("webhook_token_stored", True),
+    "account_password": ("account_password_stored", False),
+}
+
+
+def masked_public_id(url: str, public_id: str) -> str:
+    """The notification URL with its public id (a capability: whoever has it may post) cut to 4 characters."""
+    return url.replace(public_id, "…" + public_id[-4:])
+
+
 @admin.register(BankAccount)
 class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
+    """Staff who may change an account type its secrets in password inputs that never show them back;
+    staff who may only view it see each secret as its last four characters at most (a password as
+    "a value is stored"), and the notification URL with its public id cut the same way."""
+
     form = BankAccountForm
     change_form_template = "admin/providers/bankaccount/change_form.html"
     list_display = ("name", "gateway", "environment", "active", "state", "updated_at")
@@ -92,7 +110,41 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
             Gateway.MYCONTAS.value: {"token", "webhook_token"},
             Gateway.ASAAS.value: {"account_code"},
         }.get(obj.gateway, set())
-        return [fs for fs in fieldsets if not others & set(fs[1]["fields"])]
+        fieldsets = [fs for fs in fieldsets if not others & set(fs[1]["fields"])]
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        return [(name, {**opts, "fields": self._view_only(opts["fields"])}) for name, opts in fieldsets]
+
+    @staticmethod
+    def _view_only(fields: Any) -> tuple[str, ...]:
+        """Fields as a view-only page lists them: each secret by its masked display, no clear box."""
+        return tuple(
+            SECRET_DISPLAYS[name][0] if name in SECRET_DISPLAYS else name
+            for name in fields
+            if name not in {"clear_sandbox_token", "public_id_display"}
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: BankAccount | None = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly += tuple(method for method, _tail in SECRET_DISPLAYS.values())
+        return readonly
+
+    @admin.display(description=_("production token"))
+    def token_stored(self, obj: BankAccount) -> str:
+        return secret_display(obj.token or "")
+
+    @admin.display(description=_("sandbox token"))
+    def sandbox_token_stored(self, obj: BankAccount) -> str:
+        return secret_display(obj.sandbox_token or "")
+
+    @admin.display(description=_("webhook token"))
+    def webhook_token_stored(self, obj: BankAccount) -> str:
+        return secret_display(obj.webhook_token or "")
+
+    @admin.display(description=_("account password"))
+    def account_password_stored(self, obj: BankAccount) -> str:
+        return secret_display(obj.account_password or "", reveal_tail=False)
 
     @admin.display(description=_("environment"))
     def environment(self, obj: BankAccount) -> str:
@@ -120,9 +172,11 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
         extra = dict(extra_context or {})
         if account is not None:
             url = notification_url(account)
+            may_change = self.has_change_permission(request, account)
             extra.update(
                 {
-                    "notification_url": url,
+                    "notification_url": url if may_change else masked_public_id(url, account.public_id),
+                    "notification_url_masked": not may_change,
                     "notification_url_warning": private_host_warning(url),
                     "environment_badge": environment_badge(account),
                 }

@@ -31,6 +31,15 @@ def secret_hint(value: str, *, reveal_tail: bool = True) -> str:
     return str(_("A value is stored. Leave blank to keep it."))
 
 
+def secret_display(value: str, *, reveal_tail: bool = True) -> str:
+    """A stored secret as read-only pages show it: at most its last 4 characters, never more."""
+    if not value:
+        return str(_("Nothing stored."))
+    if reveal_tail and len(value) >= _MIN_LENGTH_TO_HINT:
+        return f"…{value[-4:]}"
+    return str(_("A value is stored."))
+
+
 class SecretInput(forms.PasswordInput):
     """Never renders the stored value back, even after a failed submit."""
 

@@ -1,0 +1,162 @@
+"""No admin page shows a stored secret to anyone: every page of every model (changelist, add, change,
+history, delete confirmation, and each admin's own views: imports, exports, prints...) rendered as
+each staff group and as a superuser shows at most a secret's last four characters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import NoReverseMatch, reverse
+
+from billing.models import ChargeState, GatewayLog, Notification, Payment
+from tests.factories import (
+    AsaasAccountFactory,
+    ChargeFactory,
+    CustomerFactory,
+    JunoAccountFactory,
+    MycontasAccountFactory,
+    ProviderFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+#: Distinctive secrets: no five characters of any of them may show anywhere.
+SECRETS = {
+    "juno token": "JuTkQ7w3ZpR9xL2mV5nB",
+    "juno sandbox token": "SbTk4HfG8sD1aQ6wE3rT",
+    "mycontas password": "McPw9Zx2Cv5Bn8Mq1Wk4",
+    "asaas key": "AsKy3Lp6Oi9Uy2Tr5Ew8",
+    "asaas sandbox key": "AsSb7Yh4Gf1Ds8Aq5Zw2",
+    "asaas webhook token": "AsWh2Nj5Mk8Lo1Pi4Ub7",
+}
+#: Capability in the notification URL: shown only to who may change the account (to paste it).
+PUBLIC_IDS: list[str] = []
+
+
+def fragments(secret: str) -> set[str]:
+    """Every five-character piece: a page showing more than the last four characters shows one."""
+    return {secret[i : i + 5] for i in range(len(secret) - 4)}
+
+
+@pytest.fixture
+def world(db):
+    ProviderFactory()
+    juno = JunoAccountFactory(token=SECRETS["juno token"], sandbox_token=SECRETS["juno sandbox token"])
+    mycontas = MycontasAccountFactory(
+        account_code="ABCDEFGHIJ0123456789", account_password=SECRETS["mycontas password"]
+    )
+    asaas = AsaasAccountFactory(
+        token=SECRETS["asaas key"],
+        sandbox_token=SECRETS["asaas sandbox key"],
+        webhook_token=SECRETS["asaas webhook token"],
+    )
+    customer = CustomerFactory(bank_account=juno)
+    CustomerFactory(bank_account=mycontas)
+    CustomerFactory(bank_account=asaas)
+    charge = ChargeFactory(
+        customer=customer, state=ChargeState.PAID, gateway_code="123", due_date=dt.date(2026, 12, 10)
+    )
+    notification = Notification.objects.create(
+        gateway="juno", bank_account=juno, path="/x/", body="paymentToken=abc", charge=charge
+    )
+    Payment.objects.create(
+        charge=charge,
+        gateway="juno",
+        gateway_payment_id="p1",
+        amount=Decimal("99.90"),
+        status="CONFIRMED",
+        notification=notification,
+    )
+    GatewayLog.objects.create(
+        bank_account=juno,
+        gateway="juno",
+        endpoint="issue-charge",
+        url="https://x/",
+        outcome="ok",
+        request_params={"token": "***"},
+        charge=charge,
+    )
+    return {"accounts": [juno, mycontas, asaas]}
+
+
+def admin_pages() -> list[str]:
+    """Every page the admin serves by GET for the first object of each model (and its add page)."""
+    pages = [reverse("admin:index")]
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        pages.append(reverse("admin:app_list", kwargs={"app_label": opts.app_label}))
+        obj = model._default_manager.order_by("pk").first()
+        for pattern in model_admin.get_urls():
+            if not pattern.name:
+                continue
+            keys = set(pattern.pattern.converters)
+            if not keys:
+                pages.append(reverse(f"admin:{pattern.name}"))
+            elif obj is not None and len(keys) == 1:
+                try:
+                    pages.append(reverse(f"admin:{pattern.name}", kwargs={keys.pop(): obj.pk}))
+                except NoReverseMatch:
+                    continue
+    return list(dict.fromkeys(pages))
+
+
+def staff_users():
+    yield "superuser", UserFactory(username="root", is_superuser=True)
+    for group in Group.objects.order_by("name"):
+        user = UserFactory(username=f"member-{group.pk}", is_staff=True)
+        user.groups.add(group)
+        yield group.name, user
+
+
+def test_no_page_shows_more_than_the_last_four_characters_of_a_secret(client, world):
+    forbidden = {piece: name for name, secret in SECRETS.items() for piece in fragments(secret)}
+    pages = admin_pages()
+    assert len(pages) > 40
+    roles = 0
+    for role, user in staff_users():
+        client.force_login(user)
+        may_change_accounts = user.has_perm("providers.change_bankaccount")
+        seen = 0
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code < 500, (role, url)
+            if response.status_code != 200:
+                continue
+            seen += 1
+            body = response.content.decode(errors="replace")
+            shown = sorted({forbidden[piece] for piece in forbidden if piece in body})
+            assert shown == [], f"{role} sees {shown} on {url}"
+            if not may_change_accounts:
+                for account in world["accounts"]:
+                    for piece in fragments(account.public_id):
+                        assert piece not in body, f"{role} sees {account.name}'s public id on {url}"
+        assert seen > 5, role
+        roles += 1
+    assert roles >= 3  # the superuser and at least the operators' and the readers' groups
+
+
+def test_every_secret_field_has_a_masked_display():
+    from providers.admin import SECRET_DISPLAYS
+    from providers.forms import SECRET_FIELDS
+    from providers.models import BankAccount
+
+    encrypted = {f.name for f in BankAccount._meta.fields if type(f).__name__.startswith("Encrypted")}
+    assert set(SECRET_DISPLAYS) == set(SECRET_FIELDS) == encrypted
+
+
+def test_readers_see_the_secret_fields_masked_on_the_account_page(client, world):
+    reader = UserFactory(username="reader", is_staff=True)
+    reader.groups.add(Group.objects.get(name="Billing readers"))
+    client.force_login(reader)
+    juno, mycontas, _asaas = world["accounts"]
+    page = client.get(reverse("admin:providers_bankaccount_change", args=[juno.pk])).content.decode()
+    assert "…" + SECRETS["juno token"][-4:] in page
+    page = client.get(reverse("admin:providers_bankaccount_change", args=[mycontas.pk])).content.decode()
+    assert SECRETS["mycontas password"][-4:] not in page  # passwords show nothing of themselves
+    assert "Somente quem pode alterar esta conta vê o endereço completo." in page
+    assert f"/api/notifications/mycontas/…{mycontas.public_id[-4:]}/" in page
