@@ -270,15 +270,15 @@ ASAAS_SANDBOX_BASE_URL = env.str(
     "ASAAS_SANDBOX_BASE_URL",
     default="https://api-sandbox.asaas.com/v3/" if PRODUCTION else "http://127.0.0.1:8103/v3/",
 )
-#: The settings that hold a gateway's service URL. In production none may be loopback or private: the
-#: process refuses to start, and `check --deploy` reports it (core.checks).
-GATEWAY_URL_SETTINGS = [
-    "JUNO_BASE_URL",
-    "JUNO_SANDBOX_BASE_URL",
-    "MYCONTAS_URL",
-    "ASAAS_BASE_URL",
-    "ASAAS_SANDBOX_BASE_URL",
-]
+#: The settings that hold each gateway's service URLs. In production none may be loopback or private:
+#: the process refuses to start, and `check --deploy` reports it (core.checks). Links on the origin of
+#: a loopback one (a simulator, in development) may be shown (core.links).
+GATEWAY_SERVICE_URL_SETTINGS: dict[str, list[str]] = {
+    "juno": ["JUNO_BASE_URL", "JUNO_SANDBOX_BASE_URL"],
+    "mycontas": ["MYCONTAS_URL"],
+    "asaas": ["ASAAS_BASE_URL", "ASAAS_SANDBOX_BASE_URL"],
+}
+GATEWAY_URL_SETTINGS = [name for names in GATEWAY_SERVICE_URL_SETTINGS.values() for name in names]
 if PRODUCTION and sys.argv[1:2] != ["check"]:  # `manage.py check` lists it as error cobranca.E001
     from core.addresses import is_local_url, url_host
 
@@ -289,12 +289,6 @@ if PRODUCTION and sys.argv[1:2] != ["check"]:  # `manage.py check` lists it as e
                 f"{_name} points at a loopback or private address ({_host}) when DJANGO_ENV=production: "
                 "production never talks to a simulator"
             )
-# Every service URL of each gateway: links on the origin of a loopback one (a simulator) may be shown.
-GATEWAY_SERVICE_URLS: dict[str, list[str]] = {
-    "juno": [JUNO_BASE_URL, JUNO_SANDBOX_BASE_URL],
-    "mycontas": [MYCONTAS_URL],
-    "asaas": [ASAAS_BASE_URL, ASAAS_SANDBOX_BASE_URL],
-}
 # The domains (and their subdomains) whose https links each gateway may give us: boleto, checkout and
 # carnê pages. Any other link a gateway answer or notification carries is never stored or shown.
 JUNO_LINK_DOMAINS = ["boletobancario.com", "juno.com.br"]

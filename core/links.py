@@ -5,8 +5,9 @@ A gateway's answers and notifications carry links (Juno's ``link``, ``checkoutUr
 compromised answer could point them anywhere, so a link is kept and rendered only when it is an
 ``https`` URL on one of the gateway's own domains (``JUNO_LINK_DOMAINS``, ``MYCONTAS_LINK_DOMAINS``,
 gathered in ``settings.GATEWAY_LINK_DOMAINS``), or when it lies on the origin of one of the gateway's
-configured service URLs that is itself loopback or private (``settings.GATEWAY_SERVICE_URLS``: the
-local simulators of development; production refuses to start with such a gateway URL).
+configured service URLs that is itself loopback or private (the settings named in
+``settings.GATEWAY_SERVICE_URL_SETTINGS``: the local simulators of development; production refuses
+to start with such a gateway URL).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from core.addresses import is_local_url
 
@@ -52,7 +56,8 @@ def gateway_link_allowed(gateway: str, url: str) -> bool:
     origin = _origin(url)
     if origin is None:
         return False
-    for service_url in settings.GATEWAY_SERVICE_URLS.get(gateway, ()):
+    for name in settings.GATEWAY_SERVICE_URL_SETTINGS.get(gateway, ()):
+        service_url = str(getattr(settings, name, "") or "")
         if is_local_url(service_url) and _origin(service_url) == origin:
             return True
     scheme, host, port = origin
@@ -69,3 +74,17 @@ def gateway_link_allowed(gateway: str, url: str) -> bool:
 def safe_gateway_link(gateway: str, url: str) -> str:
     """``url`` when :func:`gateway_link_allowed`, else an empty string (nothing to render)."""
     return url if gateway_link_allowed(gateway, url) else ""
+
+
+def gateway_link_html(gateway: str, url: str) -> SafeString | str:
+    """For staff pages: a link that opens in a new tab when allowed; otherwise the value as plain
+    text with the reason it is not a link (staff see what the gateway sent, nobody can click it)."""
+    if not url:
+        return "-"
+    if gateway_link_allowed(gateway, url):
+        return format_html('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>', url)
+    return format_html(
+        '<span class="cobranca-refused-link">{}</span> ({})',
+        url,
+        _("not an https address of the gateway's own domains: not shown as a link"),
+    )

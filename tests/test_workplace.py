@@ -399,12 +399,15 @@ def _action_url(charge, name: str) -> str:
 def test_issued_charge_page_has_no_save_and_offers_its_actions(client, operator, reader, customer):
     line = "3" * 47
     charge = factories.ChargeFactory(
-        customer=customer, state=ChargeState.ISSUED, link="https://example.com/boleto/1", linha_digitavel=line
+        customer=customer,
+        state=ChargeState.ISSUED,
+        link="https://www.boletobancario.com/boleto/1",
+        linha_digitavel=line,
     )
     html = _charge_page(client, operator, charge)
     assert 'name="_save"' not in html and 'name="_continue"' not in html
     assert f'href="{_action_url(charge, "cancel")}"' in html
-    assert 'href="https://example.com/boleto/1"' in html and "Abrir o boleto" in html
+    assert 'href="https://www.boletobancario.com/boleto/1"' in html and "Abrir o boleto" in html
     assert f'value="{line}"' in html and "Copiar a linha digitável" in html
     assert _action_url(charge, "send-again") not in html  # only for a failed charge
 

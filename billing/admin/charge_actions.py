@@ -17,6 +17,7 @@ from billing.services import charges as charge_services
 from core.admin import acting_user
 from core.audit import log_staff_action
 from core.documents import digits
+from core.links import safe_gateway_link
 from core.object_actions import ObjectAction
 
 S = ChargeState
@@ -56,9 +57,13 @@ CHARGE_ACTIONS = (
     ObjectAction(
         name="boleto",
         label=_("Open the boleto"),
-        # A cancelled or refunded charge's boleto is no longer something to open for anyone.
-        when=lambda charge: bool(charge.link) and charge.state in (*OPEN_STATES, S.PAID),
-        url=lambda charge: charge.link,
+        # A cancelled or refunded charge's boleto is no longer something to open for anyone; only a
+        # link core.links allows (https, the gateway's own domains) becomes a button.
+        when=lambda charge: (
+            bool(safe_gateway_link(charge.bank_account.gateway, charge.link))
+            and charge.state in (*OPEN_STATES, S.PAID)
+        ),
+        url=lambda charge: safe_gateway_link(charge.bank_account.gateway, charge.link),
     ),
     ObjectAction(
         name="linha-digitavel",
@@ -107,8 +112,11 @@ CARNE_ACTIONS = (
     ObjectAction(
         name="carne-link",
         label=_("Open the carnê"),
-        when=lambda carne: bool(carne.installment_link) and carne.state == CarneState.OPEN,
-        url=lambda carne: carne.installment_link,
+        when=lambda carne: (
+            bool(safe_gateway_link(carne.bank_account.gateway, carne.installment_link))
+            and carne.state == CarneState.OPEN
+        ),
+        url=lambda carne: safe_gateway_link(carne.bank_account.gateway, carne.installment_link),
     ),
     ObjectAction(
         name="cancel",

@@ -61,6 +61,7 @@ from core.admin import (
 from core.audit import log_staff_action
 from core.dates import today
 from core.errors import ApplicationError
+from core.links import gateway_link_html
 from core.object_actions import ObjectActionsMixin
 from core.pagination import ScalableAdminMixin
 from customers.search import classify, customer_ids_matching
@@ -215,9 +216,9 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
     correctable_fields = ("amount", "due_date", "description")
     gateway_fields = (
         "gateway_code",
-        "link",
-        "checkout_url",
-        "installment_link",
+        "link_display",
+        "checkout_url_display",
+        "installment_link_display",
         "linha_digitavel_display",
         "barcode",
         "gateway_bank_account",
@@ -287,6 +288,19 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Charges are issued from the customer's page, through the billing services.
         return False
+
+    # Links the gateway gave are clickable only when core.links allows them (https, its own domains).
+    @admin.display(description=_("boleto link"))
+    def link_display(self, obj: Charge) -> str:
+        return gateway_link_html(obj.bank_account.gateway, obj.link)
+
+    @admin.display(description=_("checkout URL"))
+    def checkout_url_display(self, obj: Charge) -> str:
+        return gateway_link_html(obj.bank_account.gateway, obj.checkout_url)
+
+    @admin.display(description=_("carnê link"))
+    def installment_link_display(self, obj: Charge) -> str:
+        return gateway_link_html(obj.bank_account.gateway, obj.installment_link)
 
     def has_delete_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
         # A boleto is cancelled (at the gateway too), never deleted: its history must stay.
@@ -576,7 +590,7 @@ class CarneAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, ad
         "first_due_date",
         "last_day_of_month",
         "state",
-        "installment_link",
+        "installment_link_display",
         "created_at",
     )
     fields = readonly_fields
@@ -587,6 +601,10 @@ class CarneAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, ad
         if obj is not None:
             return False
         return super().has_change_permission(request, obj)
+
+    @admin.display(description=_("carnê link"))
+    def installment_link_display(self, obj: Carne) -> str:
+        return gateway_link_html(obj.bank_account.gateway, obj.installment_link)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

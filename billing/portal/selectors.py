@@ -13,6 +13,7 @@ from billing.models import OPEN_STATES, Charge, Payment
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
 from billing.services.descriptions import expand_description
+from core.links import safe_gateway_link
 from customers.documents import mask_document
 from customers.models import Customer
 from providers.models import Provider
@@ -31,6 +32,8 @@ class OpenCharge:
     amount_due_today: Decimal
     overdue: bool
     has_due_date: bool
+    #: The boleto's and the carnê's pages at the gateway, "" unless core.links allows them.
+    boleto_link: str
     carne_link: str
     #: The description as the boleto prints it ([MES] and [ANO] are the month and year of issue).
     description_lines: tuple[str, ...]
@@ -69,7 +72,11 @@ def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
         amount_due_today=charge_amount_due(charge, on=today),
         overdue=is_overdue(charge, on=today),
         has_due_date=not charge.bank_account.contra_apresentacao,
-        carne_link=charge.installment_link or (charge.carne.installment_link if charge.carne else ""),
+        boleto_link=safe_gateway_link(charge.bank_account.gateway, charge.link),
+        carne_link=safe_gateway_link(
+            charge.bank_account.gateway,
+            charge.installment_link or (charge.carne.installment_link if charge.carne else ""),
+        ),
         description_lines=expand_description(
             charge.description,
             issued_on=timezone.localdate(charge.created_at),

@@ -47,7 +47,7 @@ def issued(customer, **kwargs):
     defaults = {
         "customer": customer,
         "state": ChargeState.ISSUED,
-        "link": "https://boletos.example/boleto/abc",
+        "link": "https://www.boletobancario.com/boleto/abc",
         "linha_digitavel": LINHA,
         "gateway_code": "123",
     }
@@ -74,7 +74,7 @@ def test_shows_provider_customer_masked_document_and_open_charges(client, custom
     assert f'data-charge="{charge.pk}"' in html
     assert "R$\u00a099,90" in html
     assert "30/12/2026" in html
-    assert 'href="https://boletos.example/boleto/abc"' in html
+    assert 'href="https://www.boletobancario.com/boleto/abc"' in html
     assert "23793.38128 60000.000012 34567.890101 1 87650000009990" in html
     assert f'data-copy-value="{LINHA}"' in html
     assert "data-copy-target" in html
@@ -124,13 +124,13 @@ def test_contra_apresentacao_has_no_due_limit_and_is_never_overdue(client, custo
 
 def test_carne_installment_shows_carne_link(client, customer):
     carne = factories.CarneFactory(
-        customer=customer, installments=3, installment_link="https://boletos.example/carne/1"
+        customer=customer, installments=3, installment_link="https://www.boletobancario.com/carne/1"
     )
     issued(customer, carne=carne, installment_number=2)
 
     html = unescape(client.get(url(customer)).content.decode())
 
-    assert 'href="https://boletos.example/carne/1"' in html
+    assert 'href="https://www.boletobancario.com/carne/1"' in html
     assert pt("Installment %(number)s of %(total)s", number=2, total=3) in html
 
 

@@ -128,7 +128,7 @@ def test_staff_creates_customer_bulk_switches_issues_and_cancels(
     expect(page.locator(".field-linha_digitavel_display input")).to_have_value(
         re.sub(r"\D", "", charge.linha_digitavel)
     )
-    expect(page.locator(".field-link a")).to_have_attribute("href", charge.link)
+    expect(page.locator(".field-link_display a")).to_have_attribute("href", charge.link)
     screens.snap(page, "issued")
 
     # Cancel it through the confirmation page: cancelled at the gateway (task run eagerly).

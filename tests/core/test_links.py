@@ -13,13 +13,14 @@ def _gateways(settings):
         "juno": ["boletobancario.com", "juno.com.br"],
         "mycontas": ["mycontas.com.br"],
     }
-    settings.GATEWAY_SERVICE_URLS = {
-        "juno": [
-            "https://www.boletobancario.com/boletofacil/integration/api/v1/",
-            "http://127.0.0.1:8101/api/",
-        ],
-        "mycontas": ["http://127.0.0.1:8102/servicoweb", "http://www.mycontas.com.br/servicoweb"],
+    settings.GATEWAY_SERVICE_URL_SETTINGS = {
+        "juno": ["JUNO_BASE_URL", "JUNO_SANDBOX_BASE_URL"],
+        "mycontas": ["MYCONTAS_URL", "OTHER_MYCONTAS_URL"],
     }
+    settings.JUNO_BASE_URL = "https://www.boletobancario.com/boletofacil/integration/api/v1/"
+    settings.JUNO_SANDBOX_BASE_URL = "http://127.0.0.1:8101/api/"
+    settings.MYCONTAS_URL = "http://127.0.0.1:8102/servicoweb"
+    settings.OTHER_MYCONTAS_URL = "http://www.mycontas.com.br/servicoweb"
 
 
 @pytest.mark.parametrize(
@@ -83,4 +84,17 @@ def test_default_settings_name_each_gateways_domains():
 
     assert settings.GATEWAY_LINK_DOMAINS["juno"] == settings.JUNO_LINK_DOMAINS
     assert settings.GATEWAY_LINK_DOMAINS["mycontas"] == settings.MYCONTAS_LINK_DOMAINS
-    assert settings.GATEWAY_SERVICE_URLS["mycontas"] == [settings.MYCONTAS_URL]
+    assert settings.GATEWAY_SERVICE_URL_SETTINGS["mycontas"] == ["MYCONTAS_URL"]
+    assert settings.GATEWAY_URL_SETTINGS == [
+        "JUNO_BASE_URL",
+        "JUNO_SANDBOX_BASE_URL",
+        "MYCONTAS_URL",
+        "ASAAS_BASE_URL",
+        "ASAAS_SANDBOX_BASE_URL",
+    ]
+
+
+def test_a_simulator_moved_at_run_time_is_followed(settings):
+    settings.JUNO_SANDBOX_BASE_URL = "http://127.0.0.1:45678/boletofacil/integration/api/v1/"
+    assert gateway_link_allowed("juno", "http://127.0.0.1:45678/_sim/boleto/1")
+    assert not gateway_link_allowed("juno", "http://127.0.0.1:8101/_sim/boleto/1")
