@@ -291,9 +291,10 @@ if PRODUCTION and sys.argv[1:2] != ["check"]:  # `manage.py check` lists it as e
             )
 # The domains (and their subdomains) whose https links each gateway may give us: boleto, checkout and
 # carnê pages. Any other link a gateway answer or notification carries is never stored or shown.
-JUNO_LINK_DOMAINS = ["boletobancario.com", "juno.com.br"]
-MYCONTAS_LINK_DOMAINS = ["mycontas.com.br"]
-ASAAS_LINK_DOMAINS = ["asaas.com"]  # www.asaas.com and sandbox.asaas.com: invoice and boleto pages
+JUNO_LINK_DOMAINS = env.list("JUNO_LINK_DOMAINS", default=["boletobancario.com", "juno.com.br"])
+MYCONTAS_LINK_DOMAINS = env.list("MYCONTAS_LINK_DOMAINS", default=["mycontas.com.br"])
+# www.asaas.com and sandbox.asaas.com: invoice and boleto pages
+ASAAS_LINK_DOMAINS = env.list("ASAAS_LINK_DOMAINS", default=["asaas.com"])
 GATEWAY_LINK_DOMAINS: dict[str, list[str]] = {
     "juno": JUNO_LINK_DOMAINS,
     "mycontas": MYCONTAS_LINK_DOMAINS,
