@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from billing.services.charges import new_reference
 from billing.services.dates import add_months, due_date_for
 from core.dates import today as local_today
 from gateways.base import MAX_INSTALLMENTS
@@ -23,7 +25,49 @@ def next_due_date(due_day: int, today: dt.date) -> dt.date:
     return add_months(this_month, 1, due_day=due_day)
 
 
-class IssueChargeForm(forms.Form):
+class OneSubmissionForm(forms.Form):
+    """An issue form that creates what it issues once, however often it is submitted.
+
+    The page carries, signed, the reference the new título or carnê will have; references are
+    unique in the database, so a second submit of the same page (after an error page, a double
+    click, the browser's back button) finds the first one instead of issuing again.
+    """
+
+    reference_prefix = "T"
+    submission = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["submission"].initial = self._new_submission()
+
+    def _new_submission(self) -> str:
+        return signing.dumps(new_reference(self.reference_prefix), salt=SUBMISSION_SALT)
+
+    def clean_submission(self) -> str | None:
+        """The reference this page issues under; None for a post without one (a script's)."""
+        value = self.cleaned_data["submission"]
+        if not value:
+            return None
+        try:
+            reference = signing.loads(value, salt=SUBMISSION_SALT)
+        except signing.BadSignature:
+            reference = None
+        if not (isinstance(reference, str) and reference.startswith(f"{self.reference_prefix}-")):
+            # Signed with another key (rotated) or edited: the page shown again carries a fresh one.
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict: both copy
+            data[self.add_prefix("submission")] = self._new_submission()
+            self.data = data
+            raise forms.ValidationError(
+                _("This form is no longer valid: check it and submit it again."), code="bad_submission"
+            )
+        return reference
+
+
+#: Signs the reference an issue form carries (see :class:`OneSubmissionForm`).
+SUBMISSION_SALT = "billing.forms.issue-submission"
+
+
+class IssueChargeForm(OneSubmissionForm):
     """A título avulso for one customer (MK-Auth: "+" under *Títulos avulsos*)."""
 
     amount = forms.DecimalField(
@@ -55,8 +99,10 @@ class IssueChargeForm(forms.Form):
         return value
 
 
-class IssueCarneForm(forms.Form):
+class IssueCarneForm(OneSubmissionForm):
     """A carnê for one customer (MK-Auth: "+" under *Carnê atual*)."""
+
+    reference_prefix = "C"
 
     installments = forms.IntegerField(
         label=capfirst(_("installments")), min_value=1, max_value=MAX_INSTALLMENTS, initial=12

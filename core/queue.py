@@ -5,17 +5,29 @@ enqueueing inside the transaction would let a worker read a row before it is com
 it was rolled back. Tasks are looked up by name in the Celery app's registry, so this module
 imports no task module and no service has to import one: the task modules import the services,
 never the other way round.
+
+A broker that cannot be reached when a transaction commits does not turn the committed work into
+an error: the message is logged as not sent and the sweep (which hands every ``pending``,
+``unknown`` and ``cancel_requested`` charge and every unprocessed notification to the workers)
+sends it once the broker is back. A caller that tells people what happened wraps its work in
+:func:`delivery_report` and says so.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+logger = logging.getLogger(__name__)
 
 # Task names: what the workers register (``@shared_task(name=...)``) and what beat schedules.
 ISSUE_CHARGE = "billing.issue_charge"
@@ -63,11 +75,59 @@ def publish(name: str, args: Sequence[Any], countdown: float | None) -> None:
     task(name).apply_async(args=list(args), countdown=countdown)
 
 
+#: What publishing raises when the broker cannot be reached: kombu wraps the transport's connection
+#: errors (Redis refused or timed out) in its OperationalError; the filesystem transport raises OSError.
+BROKER_ERRORS: tuple[type[Exception], ...] = (BrokerOperationalError, OSError)
+
+#: The names of the tasks whose message could not be sent, while a :func:`delivery_report` is open.
+_undelivered: ContextVar[list[str] | None] = ContextVar("undelivered", default=None)
+
+
+@contextmanager
+def delivery_report() -> Iterator[list[str]]:
+    """Collects the task names whose message could not reach the broker after a commit in the block.
+
+    A staff page that committed work wraps the service call in it, and when the list is not empty
+    says that the work is saved and will be sent once the queue is back, instead of an error page
+    that would invite a second submit.
+    """
+    failed: list[str] = []
+    token = _undelivered.set(failed)
+    try:
+        yield failed
+    finally:
+        _undelivered.reset(token)
+
+
+def publish_after_commit(name: str, args: Sequence[Any], countdown: float | None) -> None:
+    """:func:`publish`, for a transaction that has committed: a broker error is logged, not raised.
+
+    Raising here would answer an error for work that is saved; the sweep sends it later instead.
+    """
+    try:
+        publish(name, args, countdown)
+    except BROKER_ERRORS as exc:
+        logger.error(
+            "queue unreachable: %s%s not sent (%s); the sweep sends it once the broker is back",
+            name,
+            tuple(args),
+            type(exc).__name__,
+        )
+        failed = _undelivered.get()
+        if failed is not None:
+            failed.append(name)
+
+
 def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
     """Run ``task_name(*args)`` on a worker once the current transaction commits.
 
-    Outside a transaction the message leaves at once, and a broker error reaches the caller.
+    Outside a transaction the message leaves at once, and a broker error reaches the caller (who
+    has committed nothing through this call and may answer or count it). After a commit a broker
+    error is logged and reported to an open :func:`delivery_report`; the sweep sends the work later.
     An unknown task name fails here, in the caller's code path, not later in a worker.
     """
     task(task_name)
-    transaction.on_commit(lambda: publish(task_name, args, countdown))
+    if not transaction.get_connection().in_atomic_block:
+        publish(task_name, args, countdown)
+        return
+    transaction.on_commit(lambda: publish_after_commit(task_name, args, countdown))

@@ -28,6 +28,7 @@ from billing.models import Carne, CarneState, Charge
 from billing.selectors.attention import charges_needing_attention
 from billing.selectors.charges import days_late, overdue_q
 from billing.services import charges as charge_services
+from core import queue
 from core.admin import acting_user, environment_badge
 from core.audit import ADDITION, log_staff_action
 from core.dates import today
@@ -194,10 +195,17 @@ class BillingCustomerAdmin(CustomerAdmin):
             initial={"amount": customer.plan_amount, "due_date": next_due_date(customer.due_day, current)},
         )
         if request.method == "POST" and form.is_valid():
+            data = dict(form.cleaned_data)
             try:
-                charge = charge_services.charge_create(
-                    customer=customer, created_by=acting_user(request), **form.cleaned_data
-                )
+                with queue.delivery_report() as undelivered:
+                    charge = charge_services.charge_create(
+                        customer=customer,
+                        created_by=acting_user(request),
+                        reference=data.pop("submission"),
+                        **data,
+                    )
+            except charge_services.AlreadyIssued as repeated:
+                return self._repeated(request, customer, repeated)
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
@@ -212,12 +220,15 @@ class BillingCustomerAdmin(CustomerAdmin):
                     objects=customer,
                     message=gettext("Charge %(reference)s issued.") % {"reference": charge.reference},
                 )
-                self.message_user(
-                    request,
-                    _("Charge %(reference)s created; it is being sent to the gateway.")
-                    % {"reference": charge.reference},
-                    messages.SUCCESS,
-                )
+                if undelivered:
+                    self._queue_down(request, charge.reference)
+                else:
+                    self.message_user(
+                        request,
+                        _("Charge %(reference)s created; it is being sent to the gateway.")
+                        % {"reference": charge.reference},
+                        messages.SUCCESS,
+                    )
                 return self._back_to(customer)
         return self._issue_page(request, customer, form, str(_("Issue a single charge")))
 
@@ -233,10 +244,17 @@ class BillingCustomerAdmin(CustomerAdmin):
             },
         )
         if request.method == "POST" and form.is_valid():
+            data = dict(form.cleaned_data)
             try:
-                carne = charge_services.carne_create(
-                    customer=customer, created_by=acting_user(request), **form.cleaned_data
-                )
+                with queue.delivery_report() as undelivered:
+                    carne = charge_services.carne_create(
+                        customer=customer,
+                        created_by=acting_user(request),
+                        reference=data.pop("submission"),
+                        **data,
+                    )
+            except charge_services.AlreadyIssued as repeated:
+                return self._repeated(request, customer, repeated)
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
@@ -252,17 +270,39 @@ class BillingCustomerAdmin(CustomerAdmin):
                     message=gettext("Carnê %(reference)s issued with %(count)d installments.")
                     % {"reference": carne.reference, "count": carne.installments},
                 )
-                self.message_user(
-                    request,
-                    _(
-                        "Carnê %(reference)s created with %(count)d installments; "
-                        "it is being sent to the gateway."
+                if undelivered:
+                    self._queue_down(request, carne.reference)
+                else:
+                    self.message_user(
+                        request,
+                        _(
+                            "Carnê %(reference)s created with %(count)d installments; "
+                            "it is being sent to the gateway."
+                        )
+                        % {"reference": carne.reference, "count": carne.installments},
+                        messages.SUCCESS,
                     )
-                    % {"reference": carne.reference, "count": carne.installments},
-                    messages.SUCCESS,
-                )
                 return self._back_to(customer)
         return self._issue_page(request, customer, form, str(_("Issue a carnê")))
+
+    def _queue_down(self, request: HttpRequest, reference: str) -> None:
+        """What was issued is saved; only the hand-off to the workers waits for the queue."""
+        self.message_user(
+            request,
+            _(
+                "%(reference)s is saved, but the task queue cannot be reached right now: it is sent "
+                "to the gateway automatically once the queue is back. Do not issue it again."
+            )
+            % {"reference": reference},
+            messages.WARNING,
+        )
+
+    def _repeated(
+        self, request: HttpRequest, customer: Customer, repeated: charge_services.AlreadyIssued
+    ) -> HttpResponse:
+        """A second submit of a form that already issued: say so, issue nothing, show the customer."""
+        self.message_user(request, repeated.message, messages.WARNING)
+        return self._back_to(customer)
 
 
 admin.site.unregister(Customer)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,6 +63,33 @@ def new_reference(prefix: str) -> str:
 
 
 # --- creation ------------------------------------------------------------------------------------
+class AlreadyIssued(ApplicationError):
+    """The reference a staff form carries was already used: that submit was committed before."""
+
+    def __init__(self, existing: Charge | Carne) -> None:
+        super().__init__(
+            _("This form was already submitted: %(reference)s was issued then, nothing new was issued.")
+            % {"reference": existing.reference}
+        )
+        self.existing = existing
+
+
+@contextmanager
+def _once(model: type[Charge] | type[Carne], reference: str) -> Iterator[None]:
+    """Raise :class:`AlreadyIssued` when ``reference`` exists, before the block or by its insert
+    losing the race to a concurrent submit of the same form (the unique reference decides)."""
+    existing = model._default_manager.filter(reference=reference).first()
+    if existing is not None:
+        raise AlreadyIssued(existing)
+    try:
+        yield
+    except IntegrityError:
+        existing = model._default_manager.filter(reference=reference).first()
+        if existing is None:
+            raise
+        raise AlreadyIssued(existing) from None
+
+
 def _check_amount(amount: Decimal) -> Decimal:
     amount = Decimal(amount).quantize(Decimal("0.01"))
     if amount <= 0:
@@ -78,14 +106,20 @@ def charge_create(
     created_by: AbstractBaseUser | None = None,
     billing_month: dt.date | None = None,
     enqueue: bool = True,
+    reference: str | None = None,
 ) -> Charge:
-    """A new ``pending`` título; with ``enqueue`` the issue task runs once this commits."""
+    """A new ``pending`` título; with ``enqueue`` the issue task runs once this commits.
+
+    ``reference`` (a staff form's, chosen when the form was shown) makes a repeated submit harmless:
+    :class:`AlreadyIssued` names the título that reference already created.
+    """
     amount = _check_amount(amount)
     if due_date < today():
         raise ApplicationError(_("The due date cannot be in the past."))
-    with transaction.atomic():
+    reference = reference or new_reference("T")
+    with _once(Charge, reference), transaction.atomic():
         charge = Charge(
-            reference=new_reference("T"),
+            reference=reference,
             customer=customer,
             bank_account_id=customer.bank_account_id,
             amount=amount,
@@ -113,11 +147,13 @@ def carne_create(
     created_by: AbstractBaseUser | None = None,
     billing_months: bool = False,
     enqueue: bool = True,
+    reference: str | None = None,
 ) -> Carne:
     """A carnê of ``installments`` pending charges due monthly from ``first_due_date``.
 
     With ``billing_months`` each installment claims its month in the one-charge-per-customer-and-
     month constraint (the monthly billing run sets it; a carnê made by hand does not).
+    ``reference`` works as :func:`charge_create`'s does.
     """
     amount = _check_amount(amount)
     if not 1 <= installments <= MAX_INSTALLMENTS:
@@ -127,9 +163,10 @@ def carne_create(
     if first_due_date < today():
         raise ApplicationError(_("The due date cannot be in the past."))
     actor = recorded_user(created_by)
-    with transaction.atomic():
+    reference = reference or new_reference("C")
+    with _once(Carne, reference), transaction.atomic():
         carne = Carne.objects.create(
-            reference=new_reference("C"),
+            reference=reference,
             customer=customer,
             bank_account_id=customer.bank_account_id,
             installments=installments,
