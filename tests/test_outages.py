@@ -30,7 +30,8 @@ CLOSED_CACHE = {
 def redis_down():
     """The Celery app's broker and Django's cache both at a closed port; restored afterwards."""
     app = current_app._get_current_object()
-    before = app.conf.broker_url
+    before, eager = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.task_always_eager = False  # messages really go to the broker
 
     def reconnect(url: str) -> None:
         app.conf.broker_url = url
@@ -43,6 +44,7 @@ def redis_down():
             yield
     finally:
         reconnect(before)
+        app.conf.task_always_eager = eager
 
 
 def messages_of(response) -> list[str]:

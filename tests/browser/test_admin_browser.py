@@ -33,8 +33,8 @@ def eager_tasks(settings):
     """Celery runs each task in the request's thread once the transaction commits."""
     from config.celery import app
 
+    previous = app.conf.task_always_eager  # read before the setting changes: the app reads it lazily
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
