@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "providers",
     "customers",
     "billing",
+    "webhooks",
+    "radius",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +326,16 @@ NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
 RECONCILIATION_DAYS = env.int("RECONCILIATION_DAYS", default=5)
 PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=60)
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)
+
+# --- Outbound events and FreeRADIUS (docs/collection-cycle.md) ----------------------------------
+# A delivery that keeps failing is retried with backoff for this long, then given up (staff may
+# send it again from the delivery log).
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# FreeRADIUS's own PostgreSQL database (its standard schema): blocking and unblocking a subscriber
+# rewrite their rows in radusergroup. Empty: no RADIUS integration.
+RADIUS_DATABASE_URL = env.str("RADIUS_DATABASE_URL", default="")
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

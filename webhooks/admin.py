@@ -1,0 +1,146 @@
+"""Outbound events in the admin: endpoints, and the delivery log with "send again"."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin, ReadOnlyInline, badge
+from core.audit import log_staff_action
+from webhooks import services
+from webhooks.forms import EndpointForm
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Endpoint, Event
+
+STATE_COLORS = {
+    DeliveryState.PENDING: "#fd7e14",
+    DeliveryState.DELIVERED: "#198754",
+    DeliveryState.FAILED: "#dc3545",
+}
+
+
+def _state(delivery: Delivery) -> SafeString:
+    return badge(delivery.get_state_display(), STATE_COLORS.get(delivery.state, "#6c757d"))  # type: ignore[call-overload]
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ("name", "url", "events_display", "secret_display", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "url")
+
+    @admin.display(description=_("events"))
+    def events_display(self, obj: Endpoint) -> str:
+        return ", ".join(obj.event_types) if obj.event_types else str(_("all"))
+
+    @admin.display(description=_("signing secret"))
+    def secret_display(self, obj: Endpoint) -> str:
+        secret = obj.secret or ""
+        return f"…{secret[-4:]}" if len(secret) >= 16 else "-"
+
+
+class AttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ("at", "status_code", "duration_ms", "error", "response_excerpt")
+    verbose_name_plural = _("attempts")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "event_type",
+        "event_id",
+        "endpoint",
+        "state_display",
+        "attempts",
+        "last_status",
+        "last_attempt_at",
+        "next_attempt_at",
+    )
+    list_filter = ("state", "endpoint", "event__type")
+    list_select_related = ("event", "endpoint")
+    search_fields = ("=event__event_id",)
+    search_help_text = _("An event id.")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["send_again"]
+    inlines = [AttemptInline]
+    fields = (
+        "event_type",
+        "event_id",
+        "endpoint",
+        "state_display",
+        "attempts",
+        "created_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "retry_until",
+        "delivered_at",
+        "last_status",
+        "last_error",
+        "body",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("event"), ordering="event__type")
+    def event_type(self, obj: Delivery) -> str:
+        return obj.event.get_type_display()
+
+    @admin.display(description=_("event id"))
+    def event_id(self, obj: Delivery) -> str:
+        return str(obj.event.event_id)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, obj: Delivery) -> SafeString:
+        return _state(obj)
+
+    @admin.display(description=_("body"))
+    def body(self, obj: Delivery) -> SafeString:
+        text = json.dumps(json.loads(services.event_body(obj.event)), indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only page, but "send again" needs the change permission (Billing operators have it).
+        return obj is None and bool(request.user.has_perm("webhooks.change_delivery"))
+
+    @admin.action(description=_("Send again"), permissions=["change"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        deliveries = list(queryset)
+        count = services.deliveries_resend(deliveries=deliveries)
+        log_staff_action(user=request.user, objects=deliveries, message=_("Queued to be sent again."))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d delivery queued to be sent again.",
+                "%(count)d deliveries queued to be sent again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = ("endpoint", "state", "attempts", "last_status", "last_attempt_at", "delivered_at")
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("occurred_at", "type", "event_id")
+    list_filter = ("type",)
+    search_fields = ("=event_id",)
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    fields = ("event_id", "type", "occurred_at", "data")
+    readonly_fields = fields
+    inlines = [DeliveryInline]
