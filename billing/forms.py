@@ -11,10 +11,12 @@ from django.core import signing
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from billing.services.billing_run import parse_month
 from billing.services.charges import new_reference
 from billing.services.dates import add_months, due_date_for
 from core.dates import today as local_today
 from gateways.base import MAX_INSTALLMENTS
+from providers.models import BankAccount
 
 
 def next_due_date(due_day: int, today: dt.date) -> dt.date:
@@ -146,3 +148,29 @@ class CancelReasonForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"size": 60}),
     )
+
+
+class BillingRunForm(forms.Form):
+    """ "Gerar cobranças": the month to bill and, optionally, one bank account."""
+
+    month = forms.CharField(
+        label=_("Month"),
+        max_length=7,
+        widget=forms.DateInput(attrs={"type": "month"}),
+        help_text=_("YYYY-MM, e.g. 2026-12."),
+    )
+    bank_account = forms.ModelChoiceField(
+        label=_("Bank account"),
+        queryset=BankAccount.objects.filter(active=True),
+        required=False,
+        empty_label=_("All accounts"),
+    )
+
+    def clean_month(self) -> dt.date:
+        try:
+            month = parse_month(self.cleaned_data["month"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="month") from None
+        if month < local_today().replace(day=1):
+            raise forms.ValidationError(_("A past month cannot be billed."), code="past_month")
+        return month

@@ -16,7 +16,8 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
-from billing.services import charges, sweep
+from billing.services import billing_run_jobs, charges, cycle, service_status, sweep
+from billing.services.charge_effects import SERVICE_STATUS_REFRESH
 from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, SWEEP, backoff
 from gateways.base import GatewayUnavailable
 
@@ -63,3 +64,34 @@ def run_sweep() -> dict[str, int]:
     """The hourly safety net: hands every stranded charge to the tasks above (see services.sweep)."""
     result = sweep.sweep_run(dispatch=sweep.enqueue_dispatch)
     return result.as_dict() if result is not None else {"skipped": 1}
+
+
+@shared_task(name="billing.monthly_cycle", acks_late=True, ignore_result=True)
+def monthly_cycle() -> dict[str, object]:
+    """Daily: each customer's next charge, the provider's number of days before it is due."""
+    result = cycle.cycle_run()
+    return result.as_dict() if result is not None else {"skipped": 1}
+
+
+@shared_task(name="billing.overdue_pass", acks_late=True, ignore_result=True)
+def overdue_pass() -> dict[str, int]:
+    """Daily: block and unblock by the overdue policy (billing.services.service_status)."""
+    result = service_status.overdue_pass()
+    return result.as_dict() if result is not None else {"skipped": 1}
+
+
+@shared_task(
+    bind=True, name=SERVICE_STATUS_REFRESH, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES
+)
+def service_status_refresh(self: Any, customer_id: int) -> bool:
+    """Right after a charge stops being open: unblock its customer when nothing overdue is left."""
+    try:
+        return service_status.service_status_refresh(customer_id=customer_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name=billing_run_jobs.BILLING_RUN_TASK, acks_late=True, ignore_result=True)
+def run_billing(run_id: int) -> str:
+    """A billing run asked for from the admin ("Gerar cobranças")."""
+    return billing_run_jobs.billing_run_execute(run_id=run_id).state

@@ -27,7 +27,7 @@ from core.errors import ApplicationError
 from core.pagination import ScalableAdminMixin
 from customers import services as customer_services
 from customers.forms import BillingTypeForm, CustomerAdminForm
-from customers.models import BillingType, Customer
+from customers.models import BillingType, Customer, StatusCause, StatusChange
 from customers.resources import IMPORT_FORMATS, CustomerResource, template_csv
 from customers.search import search_customers
 
@@ -40,6 +40,10 @@ def new_portal_link_message() -> str:
 def portal_url(customer: Customer) -> str:
     """The subscriber's page at the site's public address (what staff send to the subscriber)."""
     return settings.PUBLIC_BASE_URL + reverse("portal:page", args=[customer.portal_token])
+
+
+#: The customer page lists this many of the latest status changes (newest first).
+STATUS_HISTORY_SHOWN = 50
 
 
 @admin.register(Customer)
@@ -66,10 +70,14 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
     )
     list_per_page = 50
     autocomplete_fields = ("bank_account",)
-    readonly_fields = ("portal_link", "created_at", "updated_at")
+    readonly_fields = ("portal_link", "status_cause", "status_changed_at", "created_at", "updated_at")
     actions = ("change_billing_type", "issue_new_portal_link")
     fieldsets = (
-        (None, {"fields": ("name", "document", "status")}),
+        (None, {"fields": ("name", "document")}),
+        (
+            _("Service status"),
+            {"fields": ("status", "status_reason", "status_cause", "status_changed_at", "block_after_days")},
+        ),
         (_("Contact"), {"fields": ("email", "secondary_email", "phone", "mobile", "birth_date")}),
         (
             _("Address"),
@@ -79,6 +87,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
             _("Billing"),
             {"fields": ("bank_account", "billing_type", "plan_amount", "due_day")},
         ),
+        (_("Network (FreeRADIUS)"), {"fields": ("radius_username", "radius_group")}),
         (_("Subscriber portal"), {"fields": ("portal_link",)}),
         (_("Notes"), {"fields": ("notes",)}),
         (_("Record"), {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
@@ -122,6 +131,42 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
             _("Copied"),
             _("Copy"),
         )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """The page shows the status history (every change: when, from, to, why, by whom)."""
+        extra = dict(extra_context or {})
+        extra["status_history"] = list(
+            StatusChange.objects.filter(customer_id=int(object_id) if str(object_id).isdigit() else 0)
+            .select_related("actor")
+            .order_by("-at", "-id")[:STATUS_HISTORY_SHOWN]
+        )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        """A status changed here goes through the service (history, event, FreeRADIUS) like any other."""
+        previous = (
+            Customer.objects.filter(pk=obj.pk).values("status", "radius_username", "radius_group").first()
+        )
+        new_status = obj.status
+        if previous is not None:
+            obj.status = previous["status"]  # the form saves everything but the status
+        super().save_model(request, obj, form, change)
+        if previous is None:
+            return
+        if new_status != previous["status"]:
+            customer_services.customer_change_status(
+                customer=obj,
+                to_status=new_status,
+                cause=StatusCause.STAFF,
+                reason=form.cleaned_data.get("status_reason", ""),
+                actor=acting_user(request),
+            )
+        if (obj.radius_username, obj.radius_group) != (previous["radius_username"], previous["radius_group"]):
+            customer_services.customer_radius_changed(
+                customer=obj, previous_username=previous["radius_username"]
+            )
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> Any:
         if not search_term.strip():

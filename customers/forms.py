@@ -85,8 +85,34 @@ class CustomerAdminForm(forms.ModelForm):
             "billing_type",
             "plan_amount",
             "due_day",
+            "block_after_days",
+            "radius_username",
+            "radius_group",
             "notes",
         ]
+
+    status_reason = forms.CharField(
+        label=_("Why the status changes"),
+        required=False,
+        max_length=500,
+        help_text=_("Kept in the customer's status history when you change the status."),
+    )
+
+    def clean_radius_username(self) -> str:
+        username: str = (self.cleaned_data.get("radius_username") or "").strip()
+        if (
+            username
+            and Customer.objects.filter(radius_username=username).exclude(pk=self.instance.pk).exists()
+        ):
+            raise forms.ValidationError(_("Another customer already has this RADIUS username."))
+        return username
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        changed = self.instance.pk and "status" in self.changed_data
+        if changed and not (cleaned.get("status_reason") or "").strip():
+            self.add_error("status_reason", _("Say why the status changes: it goes into the status history."))
+        return cleaned
 
 
 class BillingTypeForm(forms.Form):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.br.br_states import STATE_CHOICES
 
@@ -26,9 +28,27 @@ class BillingType(models.TextChoices):
 
 
 class CustomerStatus(models.TextChoices):
+    """The subscriber's service: *active* is served; *blocked* is not served but still billed (the
+    debt does not stop the month); *suspended* (by staff, on request) and *inactive* (contract
+    ended) are neither served nor billed."""
+
     ACTIVE = "active", _("Active")
     BLOCKED = "blocked", _("Blocked")
+    SUSPENDED = "suspended", _("Suspended")
     INACTIVE = "inactive", _("Inactive")
+
+
+#: Statuses the monthly billing run bills.
+BILLED_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.BLOCKED)
+
+
+class StatusCause(models.TextChoices):
+    """Why the service status is what it is: only blocks for debt are lifted automatically."""
+
+    STAFF = "staff", _("Staff")
+    OVERDUE = "overdue", _("Overdue charges")
+    PAYMENT = "payment", _("Nothing overdue")
+    TRUST = "trust", _("Trust unblock")
 
 
 class Customer(models.Model):
@@ -75,6 +95,34 @@ class Customer(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
+    status_cause = models.CharField(
+        _("status cause"), max_length=10, choices=StatusCause.choices, blank=True, editable=False
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True, editable=False)
+    block_after_days = models.PositiveSmallIntegerField(
+        _("block after (days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Days after the due date an open charge blocks this customer's service. "
+            "Empty: the provider's setting; 0: never."
+        ),
+    )
+    radius_username = models.CharField(
+        _("RADIUS username"),
+        max_length=64,
+        blank=True,
+        help_text=_("The subscriber's login (PPPoE/hotspot) in FreeRADIUS."),
+    )
+    radius_group = models.CharField(
+        _("RADIUS plan group"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "The plan's group in FreeRADIUS while the service is active. Empty: the provider's default."
+        ),
+    )
     portal_token = models.CharField(
         _("portal token"), max_length=64, unique=True, default=new_portal_token, editable=False
     )
@@ -92,6 +140,11 @@ class Customer(models.Model):
             models.Index(fields=["created_at"], name="customer_created_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["radius_username"],
+                condition=~models.Q(radius_username=""),
+                name="customer_unique_radius_username",
+            ),
             models.CheckConstraint(
                 condition=models.Q(due_day__gte=1, due_day__lte=31), name="customer_due_day_range"
             ),
@@ -118,3 +171,36 @@ class Customer(models.Model):
     @property
     def is_company(self) -> bool:
         return len(self.document) == 14
+
+
+class StatusChange(models.Model):
+    """Append-only: one row per change of a customer's service status (when, from, to, why, who)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    from_status = models.CharField(_("from"), max_length=10, choices=CustomerStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=10, choices=CustomerStatus.choices)
+    cause = models.CharField(_("cause"), max_length=10, choices=StatusCause.choices)
+    reason = models.TextField(_("why"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        _("by (process)"), max_length=80, blank=True, help_text=_("The task or page, when no person acted.")
+    )
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status history")
+        ordering = ["customer", "at", "id"]
+        indexes = [models.Index(fields=["customer", "at"], name="statuschange_customer_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_status or '∅'} → {self.to_status}"

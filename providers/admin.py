@@ -191,6 +191,14 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
 class ProviderAdmin(admin.ModelAdmin):
     list_display = ("name", "document", "email", "phone")
     search_fields = ("name", "document")
+    fieldsets = (
+        (None, {"fields": ("name", "document", "email", "phone")}),
+        (
+            _("Collection cycle"),
+            {"fields": ("bill_days_before_due", "block_after_days", "trust_unblock_days")},
+        ),
+        (_("FreeRADIUS"), {"fields": ("radius_blocked_group", "radius_default_group")}),
+    )
 
 
 def account_link(account: BankAccount | None) -> str:

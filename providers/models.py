@@ -29,6 +29,40 @@ class Provider(models.Model):
     document = models.CharField(_("CNPJ"), max_length=14, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=25, blank=True)
+    # The collection cycle (docs/collection-cycle.md); each customer may override block_after_days.
+    bill_days_before_due = models.PositiveSmallIntegerField(
+        _("bill days before the due date"),
+        default=10,
+        validators=[MaxValueValidator(28)],
+        help_text=_("The monthly cycle creates each customer's charge this many days before it is due."),
+    )
+    block_after_days = models.PositiveSmallIntegerField(
+        _("block after (days)"),
+        default=15,
+        validators=[MaxValueValidator(365)],
+        help_text=_("Days after the due date an open charge blocks the service; 0: never."),
+    )
+    trust_unblock_days = models.PositiveSmallIntegerField(
+        _("trust unblock days"),
+        default=3,
+        validators=[MaxValueValidator(30)],
+        help_text=_(
+            "Days of service a blocked customer gets back, once per billing cycle, before paying; "
+            "0: not offered."
+        ),
+    )
+    radius_blocked_group = models.CharField(
+        _("RADIUS blocked group"),
+        max_length=64,
+        default="bloqueado",
+        help_text=_("The FreeRADIUS group of blocked, suspended and inactive customers."),
+    )
+    radius_default_group = models.CharField(
+        _("RADIUS default plan group"),
+        max_length=64,
+        blank=True,
+        help_text=_("The FreeRADIUS group of active customers who have no plan group of their own."),
+    )
 
     class Meta:
         verbose_name = _("provider")

@@ -198,3 +198,17 @@ def test_supervisor_stops_everything_when_one_child_dies():
     assert time.monotonic() - started < 15
     assert sleeper.process.poll() is not None
     assert supervisor.exit_code != 0
+
+
+@pytest.mark.django_db
+def test_the_demo_has_an_overdue_customer_blocked_with_its_history():
+    from customers.models import CustomerStatus, StatusChange
+
+    call_command("load_demo")
+
+    overdue = Charge.objects.get(reference="DEMO-OVERDUE-01")
+    customer = overdue.customer
+    assert overdue.state == ChargeState.ISSUED and overdue.due_date < overdue.created_at.date()
+    assert customer.status == CustomerStatus.BLOCKED and customer.radius_username
+    change = StatusChange.objects.filter(customer=customer).get()
+    assert (change.to_status, change.cause) == ("blocked", "overdue")

@@ -19,8 +19,11 @@ from django.views.debug import ExceptionReporter, get_default_exception_reporter
 from config.logging import RedactSecretsFilter, SecretsExceptionReporterFilter, attach_redaction, redact
 from tests.factories import UserFactory
 
-#: The only places where gateways POST without a session: they must be CSRF-exempt, nothing else.
-CSRF_EXEMPT_PREFIXES = ("api/notifications/", "retorno/")
+#: The only places where gateways POST without a session: they must be CSRF-exempt, nothing else,
+#: but for the subscriber portal's buttons: the portal's pages send no Referer and an ``Origin: null``
+#: (``Referrer-Policy: no-referrer``), and the unguessable token in their URL is itself the credential
+#: a forged request would need.
+CSRF_EXEMPT_PREFIXES = ("api/notifications/", "retorno/", "portal/<str:token>/")
 
 
 def walk(patterns, prefix=""):

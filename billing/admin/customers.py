@@ -28,13 +28,16 @@ from billing.models import Carne, CarneState, Charge
 from billing.selectors.attention import charges_needing_attention
 from billing.selectors.charges import days_late, overdue_q
 from billing.services import charges as charge_services
+from billing.services import service_status
+from billing.services.overdue_policy import trust_last_day
 from core import queue
-from core.admin import acting_user, environment_badge
+from core.admin import acting_user, environment_badge, is_confirmed
 from core.audit import ADDITION, log_staff_action
 from core.dates import today
 from core.errors import ApplicationError
 from customers.admin import CustomerAdmin
-from customers.models import Customer
+from customers.models import Customer, CustomerStatus
+from providers.selectors import provider_settings
 
 #: How many of a customer's títulos avulsos the change page lists.
 RECENT_CHARGES_SHOWN = 12
@@ -129,6 +132,11 @@ class BillingCustomerAdmin(CustomerAdmin):
                 "<int:pk>/issue-charge/", wrap(self.issue_charge_view), name="customers_customer_issue_charge"
             ),
             path("<int:pk>/issue-carne/", wrap(self.issue_carne_view), name="customers_customer_issue_carne"),
+            path(
+                "<int:pk>/trust-unblock/",
+                wrap(self.trust_unblock_view),
+                name="customers_customer_trust_unblock",
+            ),
             *super().get_urls(),
         ]
 
@@ -163,6 +171,8 @@ class BillingCustomerAdmin(CustomerAdmin):
             "carne_installments": [(c, state_badge(c.state, c.get_state_display())) for c in installments],
             "account_badge": environment_badge(customer.bank_account),
             "can_issue": request.user.has_perm(ISSUE_PERMISSION),
+            "can_trust_unblock": customer.status == CustomerStatus.BLOCKED
+            and self.has_change_permission(request, customer),
         }
 
     def _customer_for_issue(self, request: HttpRequest, pk: int) -> Customer:
@@ -303,6 +313,40 @@ class BillingCustomerAdmin(CustomerAdmin):
         """A second submit of a form that already issued: say so, issue nothing, show the customer."""
         self.message_user(request, repeated.message, messages.WARNING)
         return self._back_to(customer)
+
+    # --- desbloqueio de confiança ------------------------------------------------------------------
+
+    def trust_unblock_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Confirm, then grant; when the rules refuse, the page says why and offers nothing."""
+        customer = get_object_or_404(Customer, pk=pk)
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        refusal = service_status.trust_unblock_check(customer)
+        if refusal is None and is_confirmed(request):
+            try:
+                trust = service_status.trust_unblock_grant(
+                    customer_id=customer.pk, actor=acting_user(request), actor_label="admin"
+                )
+            except service_status.TrustUnblockRefused as refused:
+                self.message_user(request, refused.message, messages.ERROR)
+            else:
+                done = _("Service unblocked on trust until %(date)s.") % {
+                    "date": trust.last_day.strftime("%d/%m/%Y")
+                }
+                log_staff_action(user=request.user, objects=customer, message=done)
+                self.message_user(request, done, messages.SUCCESS)
+            return self._back_to(customer)
+        days = provider_settings().trust_unblock_days
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Desbloqueio de confiança"),
+            "customer": customer,
+            "refusal": refusal,
+            "last_day": trust_last_day(today=today(), days=days),
+            "opts": self.opts,
+            "original": customer,
+        }
+        return TemplateResponse(request, "admin/billing/customer/trust_unblock.html", context)
 
 
 admin.site.unregister(Customer)

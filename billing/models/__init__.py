@@ -15,9 +15,13 @@ from billing.models.logs import ExchangeOutcome, GatewayLog
 from billing.models.notifications import Notification, NotificationStatus
 from billing.models.payments import Payment
 from billing.models.reconciliation import DifferenceKind, ReconciliationDifference, ReconciliationRun
+from billing.models.runs import BillingRun, BillingRunState
+from billing.models.service import TrustUnblock
 
 __all__ = [
     "OPEN_STATES",
+    "BillingRun",
+    "BillingRunState",
     "Carne",
     "CarneEvent",
     "CarneState",
@@ -34,4 +38,5 @@ __all__ = [
     "Payment",
     "ReconciliationDifference",
     "ReconciliationRun",
+    "TrustUnblock",
 ]

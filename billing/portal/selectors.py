@@ -9,14 +9,17 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import OPEN_STATES, Charge, Payment
+from billing.models import OPEN_STATES, Charge, Payment, TrustUnblock
+from billing.services import overdue_policy as policy
+from billing.services import service_status
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
 from billing.services.descriptions import expand_description
 from core.links import safe_gateway_link
 from customers.documents import mask_document
-from customers.models import Customer
+from customers.models import Customer, CustomerStatus, StatusCause
 from providers.models import Provider
+from providers.selectors import provider_settings
 
 #: Tokens are ``secrets.token_urlsafe(32)`` (43 characters); anything far off is not looked up.
 _TOKEN_MIN_LENGTH = 16
@@ -44,6 +47,22 @@ class OpenCharge:
 
 
 @dataclass(frozen=True)
+class ServiceBox:
+    """The subscriber's service status, when there is something to say about it."""
+
+    blocked: bool
+    #: Blocked by the overdue policy (not by the provider's staff).
+    for_debt: bool = True
+    #: The last day of a trust unblock running now.
+    trust_until: dt.date | None = None
+    #: A trust unblock may be asked for now (the button is shown).
+    can_ask_trust: bool = False
+    trust_days: int = 0
+    #: Why a trust unblock cannot be given now (shown instead of the button).
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
 class PortalPage:
     provider: Provider | None
     customer: Customer
@@ -52,6 +71,7 @@ class PortalPage:
     payments: list[Payment]
     payments_since: dt.date
     today: dt.date
+    service: ServiceBox | None = None
 
 
 def current_provider() -> Provider | None:
@@ -85,6 +105,30 @@ def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
     )
 
 
+def service_box(customer: Customer, *, today: dt.date, overdue: bool) -> ServiceBox | None:
+    """Nothing for a customer simply active (no query); the block, or the trust unblock running while
+    a boleto is still ``overdue``, otherwise."""
+    if customer.status == CustomerStatus.BLOCKED:
+        refusal = service_status.trust_unblock_check(customer, today=today)
+        show_refusal = refusal is not None and refusal.code in (policy.ALREADY_USED, policy.NOTHING_OVERDUE)
+        return ServiceBox(
+            blocked=True,
+            for_debt=customer.status_cause == StatusCause.OVERDUE,
+            can_ask_trust=refusal is None,
+            trust_days=provider_settings().trust_unblock_days,
+            refusal=str(refusal.message) if refusal is not None and show_refusal else "",
+        )
+    if customer.status == CustomerStatus.ACTIVE and customer.status_cause == StatusCause.TRUST and overdue:
+        last_day = (
+            TrustUnblock.objects.filter(customer=customer, last_day__gte=today)
+            .order_by("-last_day")
+            .values_list("last_day", flat=True)
+            .first()
+        )
+        return ServiceBox(blocked=False, trust_until=last_day) if last_day else None
+    return None
+
+
 def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
     open_charges = (
         Charge.objects.filter(customer=customer, state__in=OPEN_STATES)
@@ -98,12 +142,14 @@ def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
         .select_related("charge")
         .order_by("-paid_on", "-id")
     )
+    charges = [_open_charge(charge, today) for charge in open_charges]
     return PortalPage(
         provider=current_provider(),
         customer=customer,
         masked_document=mask_document(customer.document),
-        open_charges=[_open_charge(charge, today) for charge in open_charges],
+        open_charges=charges,
         payments=list(payments),
         payments_since=since,
         today=today,
+        service=service_box(customer, today=today, overdue=any(c.overdue for c in charges)),
     )

@@ -7,14 +7,16 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from billing.portal.selectors import current_provider, portal_customer, portal_page
 from billing.printing.selectors import slips_for_carne, slips_for_charge
 from billing.printing.views import render_slips
+from billing.services import service_status
 from core import ratelimit
 from core.dates import today
 from customers.models import Customer
@@ -76,6 +78,10 @@ def _customer_or_refusal(request: HttpRequest, token: str) -> Customer | HttpRes
     return customer
 
 
+#: ``?desbloqueio=`` after the trust unblock button: "ok", or the refusal's code.
+TRUST_OUTCOME_PARAM = "desbloqueio"
+
+
 @require_GET
 @_private_page
 def portal(request: HttpRequest, token: str) -> HttpResponse:
@@ -83,7 +89,8 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(customer, HttpResponse):
         return customer
     page = portal_page(customer=customer, today=today())
-    return render(request, "portal/page.html", {"page": page})
+    outcome = request.GET.get(TRUST_OUTCOME_PARAM, "")
+    return render(request, "portal/page.html", {"page": page, "trust_outcome": outcome})
 
 
 @require_GET
@@ -110,3 +117,25 @@ def carne_print(request: HttpRequest, token: str, carne_id: int) -> HttpResponse
     if book is None or not book.slips:
         return _notice(request, "portal/not_found.html", status=404)
     return render_slips(request, book, back_url=reverse("portal:page", args=[token]))
+
+
+@csrf_exempt
+@require_POST
+@_private_page
+def trust_unblock(request: HttpRequest, token: str) -> HttpResponse:
+    """The subscriber's "Desbloqueio de confiança" button; the page then says what happened.
+
+    No CSRF token: the portal sends no Referer and an ``Origin: null`` (its pages are
+    ``no-referrer``), which Django's check refuses, and a forged POST would need the unguessable
+    token in the URL, which is the very secret the check protects.
+    """
+    customer = _customer_or_refusal(request, token)
+    if isinstance(customer, HttpResponse):
+        return customer
+    try:
+        service_status.trust_unblock_grant(customer_id=customer.pk, actor_label="portal")
+    except service_status.TrustUnblockRefused as refused:
+        outcome = refused.code
+    else:
+        outcome = "ok"
+    return redirect(f"{reverse('portal:page', args=[token])}?{TRUST_OUTCOME_PARAM}={outcome}#service")

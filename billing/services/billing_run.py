@@ -2,6 +2,10 @@
 
 For a month (its first day, ``billing_month``):
 
+Active and blocked customers are billed (the debt does not stop the month); suspended and inactive
+ones are not. With ``due_until`` (the daily cycle, billing.services.cycle) only customers whose due
+date falls on or before that day are considered; the others are left for a later run.
+
 - customers billed by *título* get that month's título at their plan amount, due on their due day
   (:func:`~billing.services.dates.due_date_for`), moved to the next business day of their bank
   account's UF (weekends, national and state holidays);
@@ -19,6 +23,7 @@ are then handed to the issue task (one per título, one per carnê), or issued h
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 import re
@@ -42,7 +47,7 @@ from billing.services.dates import due_date_for, next_business_day
 from core.dates import today
 from core.errors import ApplicationError
 from core.queue import ISSUE_CHARGE, enqueue
-from customers.models import BillingType, Customer, CustomerStatus
+from customers.models import BILLED_STATUSES, BillingType, Customer
 from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
@@ -73,9 +78,14 @@ def parse_month(text: str) -> dt.date:
     return dt.date(int(match[1]), int(match[2]), 1)
 
 
+#: The preview names at most this many skipped customers (the counts cover them all).
+SKIPPED_LIST_LIMIT = 500
+
+
 @dataclass
 class AccountTally:
     created: int = 0  # charges created (a carnê counts its installments)
+    amount: Decimal = Decimal("0.00")  # their total
     skipped: int = 0  # customers who got nothing, with a reason in BillingRunResult.reasons
     queued: int = 0  # issue tasks queued (one per título, one per carnê) or, with sync, issued
     failed: int = 0  # customers or issues that did not go through
@@ -85,9 +95,13 @@ class AccountTally:
 class BillingRunResult:
     month: dt.date
     dry_run: bool = False
+    #: Only customers due on or before this day (the daily cycle); None: the whole month.
+    due_until: dt.date | None = None
     by_account: dict[int, AccountTally] = field(default_factory=dict)
     account_names: dict[int, str] = field(default_factory=dict)
     reasons: Counter[str] = field(default_factory=Counter)
+    #: (customer id, reason) of the first SKIPPED_LIST_LIMIT customers skipped.
+    skipped_customers: list[tuple[int, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: (bank account id, charge id) to issue: each título, and each carnê's first installment.
     to_issue: list[tuple[int, int]] = field(default_factory=list)
@@ -97,6 +111,13 @@ class BillingRunResult:
 
     def total(self, name: str) -> int:
         return sum(getattr(t, name) for t in self.by_account.values())
+
+    @property
+    def total_skipped(self) -> int:
+        return self.total("skipped")
+
+    def total_amount(self) -> Decimal:
+        return sum((t.amount for t in self.by_account.values()), Decimal("0.00"))
 
 
 def default_description(month: dt.date) -> str:
@@ -120,10 +141,21 @@ def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _customers(billing_type: str, account_id: int | None) -> Iterable[tuple]:
-    rows = Customer.objects.filter(status=CustomerStatus.ACTIVE, billing_type=billing_type)
+def _customers(
+    billing_type: str, account_id: int | None, month: dt.date, due_until: dt.date | None
+) -> Iterable[tuple]:
+    rows = Customer.objects.filter(status__in=BILLED_STATUSES, billing_type=billing_type)
     if account_id is not None:
         rows = rows.filter(bank_account_id=account_id)
+    # In the horizon's month a due day past the horizon's day cannot be due by then (days are only
+    # ever moved later); on the month's last day every due day may be (31 falls on the 30th, say).
+    horizon_month = due_until is not None and (due_until.year, due_until.month) == (month.year, month.month)
+    if (
+        due_until is not None
+        and horizon_month
+        and due_until.day < calendar.monthrange(month.year, month.month)[1]
+    ):
+        rows = rows.filter(due_day__lte=due_until.day)
     return (
         rows.order_by("pk")
         .values_list("pk", "bank_account_id", "plan_amount", "due_day")
@@ -155,9 +187,15 @@ def _with_open_carne(month: dt.date, first_id: int, last_id: int) -> set[int]:
     )
 
 
-def _skip(result: BillingRunResult, account_id: int, reason: str) -> None:
+def _skip(result: BillingRunResult, account_id: int, reason: str, customer_id: int) -> None:
     result.tally(account_id).skipped += 1
     result.reasons[reason] += 1
+    if len(result.skipped_customers) < SKIPPED_LIST_LIMIT:
+        result.skipped_customers.append((customer_id, reason))
+
+
+def _not_due_yet(due: dt.date, due_until: dt.date | None) -> bool:
+    return due_until is not None and due > due_until
 
 
 class _Rows:
@@ -214,20 +252,23 @@ def _titulos_batch(
     billed = _billed(month, batch[0][0], batch[-1][0])
     new: list[tuple[str, int, int, Decimal, dt.date]] = []
     for customer_id, account_id, amount, due_day in batch:
+        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
+        if _not_due_yet(due, result.due_until):
+            continue
         if customer_id in billed:
-            _skip(result, account_id, ALREADY_BILLED)
+            _skip(result, account_id, ALREADY_BILLED, customer_id)
             continue
         if not amount or Decimal(amount) <= 0:
-            _skip(result, account_id, NO_AMOUNT)
+            _skip(result, account_id, NO_AMOUNT, customer_id)
             continue
-        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
         if due < first_day:
-            _skip(result, account_id, DUE_DATE_PASSED)
+            _skip(result, account_id, DUE_DATE_PASSED, customer_id)
             continue
         new.append((charges.new_reference("T"), customer_id, account_id, amount, due))
     if result.dry_run:
-        for _reference, _customer, account_id, _amount, _due_date in new:
+        for _reference, _customer, account_id, amount, _due_date in new:
             result.tally(account_id).created += 1
+            result.tally(account_id).amount += Decimal(amount)
         return
     charge_rows = _Rows(
         Charge,
@@ -254,13 +295,17 @@ def _titulos_batch(
         )
         # Conflicting rows were left out: read back the ones really inserted.
         created = list(
-            Charge.objects.filter(reference__in=[r for r, *_rest in new]).values_list("pk", "bank_account_id")
+            Charge.objects.filter(reference__in=[r for r, *_rest in new]).values_list(
+                "pk", "bank_account_id", "reference"
+            )
         )
-        event_rows.insert([event_rows.row(charge_id=pk) for pk, _account in created])
-    for pk, account_id in created:
+        event_rows.insert([event_rows.row(charge_id=pk) for pk, _account, _reference in created])
+    amounts = {r: Decimal(m) for r, _c, _a, m, _d in new}
+    for pk, account_id, reference in created:
         result.tally(account_id).created += 1
+        result.tally(account_id).amount += amounts[reference]
         result.to_issue.append((account_id, pk))
-    lost_accounts = Counter(a for _r, _c, a, _m, _d in new) - Counter(a for _pk, a in created)
+    lost_accounts = Counter(a for _r, _c, a, _m, _d in new) - Counter(a for _pk, a, _r in created)
     for account_id, n in lost_accounts.items():  # a concurrent run billed them first
         result.tally(account_id).skipped += n
         result.reasons[ALREADY_BILLED] += n
@@ -275,24 +320,28 @@ def _carnes_batch(
     open_carne = _with_open_carne(month, first_id, last_id)
     todo = []
     for customer_id, account_id, amount, due_day in batch:
+        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
+        if _not_due_yet(due, result.due_until):
+            continue
         if customer_id in billed or customer_id in open_carne:
-            _skip(result, account_id, OPEN_CARNE if customer_id in open_carne else ALREADY_BILLED)
+            reason = OPEN_CARNE if customer_id in open_carne else ALREADY_BILLED
+            _skip(result, account_id, reason, customer_id)
             continue
         if not amount or Decimal(amount) <= 0:
-            _skip(result, account_id, NO_AMOUNT)
+            _skip(result, account_id, NO_AMOUNT, customer_id)
             continue
-        due = _due(month.year, month.month, due_day, ufs.get(account_id, ""))
         if due < first_day:
-            _skip(result, account_id, DUE_DATE_PASSED)
+            _skip(result, account_id, DUE_DATE_PASSED, customer_id)
             continue
-        todo.append((customer_id, account_id, due))
+        todo.append((customer_id, account_id, due, Decimal(amount)))
     if result.dry_run:
-        for _customer, account_id, _due_date in todo:
+        for _customer, account_id, _due_date, amount in todo:
             result.tally(account_id).created += CARNE_INSTALLMENTS
+            result.tally(account_id).amount += amount * CARNE_INSTALLMENTS
         return
-    customers = Customer.objects.in_bulk([c for c, _a, _d in todo])
+    customers = Customer.objects.in_bulk([c for c, _a, _d, _m in todo])
     description = _("Monthly fee, installment [PARCELA]")
-    for customer_id, account_id, due in todo:
+    for customer_id, account_id, due, amount in todo:
         customer = customers[customer_id]
         try:
             with transaction.atomic():
@@ -312,6 +361,7 @@ def _carnes_batch(
             continue
         first = min(carne.installment_charges.values_list("pk", flat=True))
         result.tally(account_id).created += CARNE_INSTALLMENTS
+        result.tally(account_id).amount += amount * CARNE_INSTALLMENTS
         result.to_issue.append((account_id, first))
 
 
@@ -320,11 +370,12 @@ def billing_run_generate(
     month: dt.date,
     account_id: int | None = None,
     dry_run: bool = False,
+    due_until: dt.date | None = None,
     progress: Progress | None = None,
 ) -> BillingRunResult:
     """Create (or, with ``dry_run``, count) the month's charges; nothing is sent to a gateway."""
     month = month.replace(day=1)
-    result = BillingRunResult(month=month, dry_run=dry_run)
+    result = BillingRunResult(month=month, dry_run=dry_run, due_until=due_until)
     accounts = BankAccount.objects.all()
     if account_id is not None:
         accounts = accounts.filter(pk=account_id)
@@ -334,7 +385,7 @@ def billing_run_generate(
         ufs[pk] = uf
     first_day = today()
     for billing_type, handle in ((BillingType.TITULO, _titulos_batch), (BillingType.CARNE, _carnes_batch)):
-        for batch in _batches(_customers(billing_type, account_id), BATCH_SIZE):
+        for batch in _batches(_customers(billing_type, account_id, month, due_until), BATCH_SIZE):
             handle(result, batch, ufs, first_day)
             if progress:
                 progress(len(batch))
@@ -342,7 +393,7 @@ def billing_run_generate(
 
 
 def count_customers(*, account_id: int | None = None) -> int:
-    rows = Customer.objects.filter(status=CustomerStatus.ACTIVE)
+    rows = Customer.objects.filter(status__in=BILLED_STATUSES)
     if account_id is not None:
         rows = rows.filter(bank_account_id=account_id)
     return rows.count()

@@ -6,6 +6,8 @@ same transaction. A carnê whose last open installment is settled becomes ``fini
 
 Lock order: an installment's row before its carnê's (payments lock the charge they settle, then
 this module locks the carnê; cancelling a carnê locks its installments before the carnê).
+The change's effects beyond the charge (outbound event, service status) are in
+billing.services.charge_effects.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Carne, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
+from billing.services.charge_effects import after_transition
 from core.errors import ApplicationError
 
 S = ChargeState
@@ -110,6 +113,7 @@ def transition(
     )
     if charge.carne_id is not None and to_state in SETTLED_STATES:
         _finish_carne_when_settled(charge.carne_id, actor=actor, actor_label=actor_label)
+    after_transition(charge, from_state=from_state, to_state=to_state)
     return charge
 
 

@@ -129,10 +129,13 @@ def test_a_broker_that_refuses_leaves_the_charge_pending_and_counts_it_failed(ju
     assert Charge.objects.get().state == S.PENDING
 
 
-def test_inactive_and_blocked_customers_get_nothing(juno_account, queued):
-    CustomerFactory(bank_account=juno_account, status=CustomerStatus.BLOCKED)
+def test_blocked_customers_are_billed_suspended_and_inactive_ones_are_not(juno_account, queued):
+    blocked = CustomerFactory(bank_account=juno_account, status=CustomerStatus.BLOCKED)
+    CustomerFactory(bank_account=juno_account, status=CustomerStatus.SUSPENDED)
     CustomerFactory(bank_account=juno_account, status=CustomerStatus.INACTIVE)
-    assert run().total("created") == 0 and Charge.objects.count() == 0
+    assert run().total("created") == 1
+    assert list(Charge.objects.values_list("customer_id", flat=True)) == [blocked.pk]
+    assert billing_run.count_customers() == 1
 
 
 def test_account_filter(juno_account, queued):

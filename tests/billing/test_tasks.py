@@ -147,10 +147,11 @@ def test_cancel_task_cancels_and_retries_transport_errors(customer, gateway, no_
 
 @pytest.mark.django_db(transaction=True)
 def test_issue_hot_path_query_budget(settings):
-    """One título through the real adapter and the simulator: 7 statements (transaction control aside).
+    """One título through the real adapter and the simulator: 8 statements (transaction control aside).
 
     Lock + read, pending → issuing (update, event), the gateway log, lock + read, → issued (update,
-    event). The benchmark's target is 8 per charge.
+    event, and the ``charge.issued`` outbound event in the same transaction). The benchmark's target
+    is 8 per charge.
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -168,7 +169,7 @@ def test_issue_hot_path_query_budget(settings):
         server.shutdown()
     control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(control)]
-    assert len(statements) <= 7, "\n".join(s[:90] for s in statements)
+    assert len(statements) <= 8, "\n".join(s[:90] for s in statements)
 
 
 def test_issue_and_cancel_lock_only_charge_rows(customer, gateway):

@@ -47,6 +47,10 @@ def ensure_staff_groups() -> None:
     )
     readers, _ = Group.objects.get_or_create(name=groups.READERS)
     readers.permissions.add(*permissions(groups.OPERATOR_EDITS + groups.VIEW_ONLY, ("view",)))
+    cycle = import_module("billing.migrations.0009_collection_cycle_tasks_and_permissions")
+    for app, model, actions in cycle.PERMISSIONS:
+        operators.permissions.add(*permissions([(app, model)], actions))
+        readers.permissions.add(*permissions([(app, model)], ("view",)))
 
 
 def staff_user(username: str, *, superuser: bool = False, groups: tuple[str, ...] = ()):

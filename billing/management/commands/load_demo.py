@@ -27,6 +27,7 @@ from billing import demo as demo_accounts
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
 from billing.selectors.charges import unsettled_q
+from billing.services import service_status
 from core import queue
 from core.documents import with_check_digits
 from customers.models import BillingType, Customer
@@ -88,6 +89,8 @@ class DemoCharge:
     error: str = ""
 
 
+OVERDUE_REFERENCE = "DEMO-OVERDUE-01"
+
 # Each path starts at pending and follows billing.services.transitions.ALLOWED.
 DEMO_CHARGES = [
     DemoCharge("DEMO-PENDING-01", (S.PENDING,), 12),
@@ -113,6 +116,8 @@ DEMO_CHARGES = [
     DemoCharge("DEMO-PAID-01", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID), -20),
     DemoCharge("DEMO-PAID-02", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID), -50),
     DemoCharge("DEMO-REFUNDED-01", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID, S.REFUNDED), -35),
+    # Past the 15-day overdue limit: the overdue pass at the end blocks its customer.
+    DemoCharge(OVERDUE_REFERENCE, (S.PENDING, S.ISSUING, S.ISSUED), -20),
 ]
 MYCONTAS_CHARGES = [
     DemoCharge("DEMO-MYCONTAS-01", (S.PENDING, S.ISSUING, S.ISSUED), 9),
@@ -133,19 +138,27 @@ class Command(BaseCommand):
         with transaction.atomic():
             Provider.objects.get_or_create(
                 name=PROVIDER_NAME,
-                defaults={"document": "11222333000181", "email": "financeiro@valeconectado.com.br"},
+                defaults={
+                    "document": "11222333000181",
+                    "email": "financeiro@valeconectado.com.br",
+                    "radius_default_group": "plano-fibra",
+                },
             )
             juno, mycontas = self._accounts(created)
             customers = self._customers(random.Random(options["seed"]), juno, mycontas, created)
             self._charges(customers, created)
             self._carne(customers, created)
             self._asaas(created)
+        # What the daily overdue pass would do: the customer of DEMO-OVERDUE-01 is blocked.
+        result = service_status.overdue_pass()
+        created["customers blocked"] = result.blocked if result else 0
         self.stdout.write(self.style.SUCCESS(demo_summary()))
         names = {
             "bank accounts": BankAccount._meta.verbose_name_plural,
             "customers": Customer._meta.verbose_name_plural,
             "charges": Charge._meta.verbose_name_plural,
             "carnês": Carne._meta.verbose_name_plural,
+            "customers blocked": _("customers blocked for overdue charges"),
         }
         made = [f"{count} {names.get(key, key)}" for key, count in created.items() if count]
         if made:
@@ -198,6 +211,7 @@ class Command(BaseCommand):
                 document=document,
                 defaults={
                     "name": name,
+                    "radius_username": f"{slug}{number:02d}",
                     "email": f"{slug}.{number:02d}@example.com.br",
                     "mobile": f"({rng.randint(11, 99)}) 9{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
                     "street": rng.choice(STREETS),
