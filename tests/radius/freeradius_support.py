@@ -4,7 +4,8 @@ The server is the one CI started (``RADIUS_TEST_SERVER=host:port`` and ``RADIUS_
 started here for the session on a free loopback port, configured by radius.freeradius. Either reads
 ``RADIUS_TEST_DATABASE_URL`` (default: a ``<name>_radius`` database beside a PostgreSQL
 ``DATABASE_URL``, created when missing). Without FreeRADIUS, radclient or a PostgreSQL to put its
-tables in, the tests that need it are skipped with the reason.
+tables in, the tests that need it are skipped with the reason; under CI (``CI`` set, as ``.ci/run``
+does) they fail instead, so a CI machine that lost its FreeRADIUS cannot pass by skipping them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import environ
 import psycopg
@@ -41,6 +43,13 @@ class RadiusServer:
 class Answer:
     code: str  # "Access-Accept", "Access-Reject", or "" when nothing came back
     attributes: dict[str, list[str]]
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail under CI, where FreeRADIUS is part of the job."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"CI must run the FreeRADIUS tests: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _missing_tools() -> str | None:
@@ -99,10 +108,10 @@ def _start(directory: Path, database_url: str) -> tuple[subprocess.Popen[bytes],
 def radius_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadiusServer]:
     reason = _missing_tools()
     if reason:
-        pytest.skip(reason)
+        _unavailable(reason)
     database_url = _database_url()
     if not database_url:
-        pytest.skip(
+        _unavailable(
             "no PostgreSQL for FreeRADIUS's tables: set RADIUS_TEST_DATABASE_URL (or a postgres DATABASE_URL)"
         )
     freeradius.ensure_schema(database_url)
