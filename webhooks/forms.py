@@ -14,6 +14,8 @@ MIN_SECRET_LENGTH = 16
 
 
 class EndpointForm(forms.ModelForm):
+    # A receiver typed without a scheme is an HTTPS one: events must not travel in clear text.
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("events"),
         choices=EventType.choices,
