@@ -19,6 +19,7 @@ import time_machine
 from billing.services import service_status
 from customers.models import CustomerStatus, StatusChange
 from tests import factories
+from tests.billing import notifications_support
 from tests.billing.notifications_support import issued_charge
 from tests.browser.helpers import pt
 from tests.webhooks.receiver import receiver  # noqa: F401 - fixture
@@ -31,6 +32,7 @@ expect = playwright.expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SECRET = "walkthrough-signing-secret-0123"
+processing_inline = notifications_support.processing_inline
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def test_overdue_blocked_trust_unblock_payment_active_and_signed_events(
     mobile,
     juno_simulator,
     eager_tasks,
+    processing_inline,
     receiver,  # noqa: F811
 ):
     settings.PUBLIC_BASE_URL = live_server.url
@@ -88,8 +91,8 @@ def test_overdue_blocked_trust_unblock_payment_active_and_signed_events(
 
         # "Simular pagamento": the simulator pays and POSTs the notification to the live server.
         juno_simulator.app.pay({"code": charge.gateway_code})
-        # Answered once processed (tasks run eagerly): waiting on the simulator, not on the shared
-        # in-memory SQLite database the live server is writing to.
+        # Processed in the posting request (processing_inline), so answered once processed: waiting
+        # on the simulator, not on the shared in-memory SQLite database the live server writes to.
         assert wait_for(lambda: any(n["status"] == 200 for n in juno_simulator.app.notifications))
         charge.refresh_from_db()
         assert charge.state == "paid"

@@ -27,6 +27,7 @@ BLOCKED_REPLY = {"Framed-Pool": "bloqueados", "Mikrotik-Rate-Limit": "256k/256k"
 PLAN_REPLY = {"Framed-Pool": "clientes", "Mikrotik-Rate-Limit": "300M/150M"}
 PASSWORD = "pppoe-s3cret"
 juno_sim = notifications_support.juno_sim
+processing_inline = notifications_support.processing_inline
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def test_blocked_gets_the_blocked_group_and_the_notified_payment_gives_the_plan_
     juno_account,
     juno_sim,
     eager_tasks,
+    processing_inline,
 ):
     server, groups = radius
     settings.PUBLIC_BASE_URL = live_server.url
