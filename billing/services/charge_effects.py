@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.models import Charge, ChargeState
+from billing.models import Charge, ChargeState, Payment
 from core.dates import today
 from core.queue import enqueue
 from webhooks.models import EventType
@@ -58,8 +58,9 @@ def charge_data(charge: Charge) -> dict[str, Any]:
     }
 
 
-def _payment_data(charge: Charge) -> dict[str, Any] | None:
-    payment = charge.payments.order_by("-created_at", "-id").first()
+def _payment_data(charge: Charge, payment: Payment | None) -> dict[str, Any] | None:
+    if payment is None:
+        payment = charge.payments.order_by("-created_at", "-id").first()
     if payment is None:
         return None
     return {
@@ -72,13 +73,18 @@ def _payment_data(charge: Charge) -> dict[str, Any] | None:
     }
 
 
-def after_transition(charge: Charge, *, from_state: str, to_state: str) -> None:
-    """The effects above, for a charge the caller holds locked inside a transaction."""
+def after_transition(
+    charge: Charge, *, from_state: str, to_state: str, payment: Payment | None = None
+) -> None:
+    """The effects above, for a charge the caller holds locked inside a transaction.
+
+    ``payment``: the payment that paid it, when the caller has it (else the latest one is read).
+    """
     event_type = EVENTS.get(to_state)
     if event_type and not (to_state == S.ISSUED and from_state in NOT_AN_ISSUE):
         data: dict[str, Any] = {"charge": charge_data(charge)}
         if to_state == S.PAID:
-            data["payment"] = _payment_data(charge)
+            data["payment"] = _payment_data(charge, payment)
         event_record(type=event_type, data=data)
     if from_state in OVERDUE_STATES and to_state not in OVERDUE_STATES and charge.due_date < today():
         enqueue(SERVICE_STATUS_REFRESH, charge.customer_id)

@@ -127,14 +127,15 @@ def _is_newer(recorded: str, told: str) -> bool:
     return not (recorded in PaymentDetails.REFUND_STATUSES and told == PaymentDetails.CONFIRMED)
 
 
-def _apply_to_charge(charge: Charge, status: str, *, actor_label: str, reason: str) -> bool:
-    """Move the locked charge as the payment's status says; True when its state changed."""
+def _apply_to_charge(charge: Charge, status: str, *, payment: Payment, actor_label: str, reason: str) -> bool:
+    """Move the locked charge as ``payment``'s ``status`` says; True when its state changed."""
     if status == PaymentDetails.CONFIRMED and charge.state in PAYABLE_STATES:
         transition(
             charge,
             S.PAID,
             actor_label=actor_label,
             reason=reason,
+            payment=payment,
             paid_after_cancel=charge.paid_after_cancel or charge.state in CANCEL_STATES,
         )
         if charge.paid_after_cancel:
@@ -142,7 +143,9 @@ def _apply_to_charge(charge: Charge, status: str, *, actor_label: str, reason: s
         return True
     if status in PaymentDetails.REFUND_STATUSES:
         if charge.state in PAYABLE_STATES:  # the confirmation never reached us: show both moves
-            _apply_to_charge(charge, PaymentDetails.CONFIRMED, actor_label=actor_label, reason=reason)
+            _apply_to_charge(
+                charge, PaymentDetails.CONFIRMED, payment=payment, actor_label=actor_label, reason=reason
+            )
         if charge.state == S.PAID:
             transition(charge, S.REFUNDED, actor_label=actor_label, reason=reason)
             return True
@@ -197,7 +200,9 @@ def payment_apply(
         "status": payment_status_label(details.status),
         "source": payment_source_label(source),
     }
-    state_changed = _apply_to_charge(charge, payment.status, actor_label=actor_label or source, reason=reason)
+    state_changed = _apply_to_charge(
+        charge, payment.status, payment=payment, actor_label=actor_label or source, reason=reason
+    )
     if created and payment.amount_mismatch:
         logger.warning(
             "payment %s:%s of %s differs from charge %s (%s)",

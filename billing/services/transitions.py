@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Carne, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
+from billing.models import Carne, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState, Payment
 from billing.services.charge_effects import after_transition
 from core.errors import ApplicationError
 
@@ -92,9 +92,14 @@ def transition(
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
     reason: str = "",
+    payment: Payment | None = None,
     **fields: Any,
 ) -> Charge:
-    """Move ``charge`` (locked by the caller) to ``to_state``, set ``fields``, record the event."""
+    """Move ``charge`` (locked by the caller) to ``to_state``, set ``fields``, record the event.
+
+    ``payment`` is the payment that moved it, when the caller has it at hand: the outbound
+    ``charge.paid`` event carries it without reading it back.
+    """
     if not can_transition(charge.state, to_state):
         raise IllegalTransition(charge, to_state)
     from_state = charge.state
@@ -113,7 +118,7 @@ def transition(
     )
     if charge.carne_id is not None and to_state in SETTLED_STATES:
         _finish_carne_when_settled(charge.carne_id, actor=actor, actor_label=actor_label)
-    after_transition(charge, from_state=from_state, to_state=to_state)
+    after_transition(charge, from_state=from_state, to_state=to_state, payment=payment)
     return charge
 
 
