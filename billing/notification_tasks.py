@@ -17,6 +17,11 @@ from core.queue import DISPATCH_NOTIFICATIONS, PROCESS_NOTIFICATION, PRUNE_NOTIF
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
+#: A notification waits for a gateway that could not be asked: its first retry up to 30 s later,
+#: each later one up to twice as long, never more than 15 minutes (below the broker's visibility
+#: timeout, like every cap used with :func:`core.queue.backoff`).
+RETRY_BASE_SECONDS = 30
+RETRY_CAP_SECONDS = 900
 
 
 @shared_task(
@@ -35,7 +40,7 @@ def process_notification(self, notification_id: int) -> str:
     if self.request.retries >= self.max_retries:
         logger.warning("notification %s left for the sweep: %s", notification_id, result.message)
         return "deferred"
-    raise self.retry(countdown=backoff(self.request.retries))
+    raise self.retry(countdown=backoff(self.request.retries, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS))
 
 
 @shared_task(name=DISPATCH_NOTIFICATIONS, acks_late=True, ignore_result=True)

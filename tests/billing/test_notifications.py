@@ -507,6 +507,20 @@ def test_the_retry_task_retries_while_the_gateway_is_down(juno_account, juno_dow
     with mock.patch.object(process_notification, "retry", side_effect=Retry()) as retry, pytest.raises(Retry):
         process_notification.run(notification.pk)
     retry.assert_called_once()
+    assert 1 <= retry.call_args.kwargs["countdown"] <= 30  # the first retry: up to 30 s
+
+
+def test_notification_retries_wait_up_to_15_minutes_below_the_visibility_timeout(settings):
+    from billing import notification_tasks as tasks
+    from core import queue
+
+    countdowns = [
+        queue.backoff(r, base=tasks.RETRY_BASE_SECONDS, cap=tasks.RETRY_CAP_SECONDS)
+        for r in range(tasks.MAX_RETRIES + 1)
+        for _ in range(200)
+    ]
+    assert queue.BACKOFF_CAP_SECONDS < max(countdowns) <= tasks.RETRY_CAP_SECONDS == 900
+    assert tasks.RETRY_CAP_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
 
 
 def test_the_sweep_retries_pending_and_stale_rows(juno_account, juno_sim):
