@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from billing.services.notifications.asaas import LIMITS as ASAAS_LIMITS
 from billing.services.notifications.juno import FIELD_LIMITS
 from billing.services.notifications.mycontas import FIELD_LIMITS as MYCONTAS_FIELD_LIMITS
 
@@ -18,6 +19,16 @@ WHITESPACE = r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028
 FILLED = r"^[^\u0000]*[^" + WHITESPACE + r"\u0000][^\u0000]*$"
 #: Anything but a NUL character.
 NO_NUL = r"^[^\u0000]*$"
+
+
+def trimmed_at_most(limit: int, *, blank: bool) -> str:
+    """No NUL character and, once trimmed as the service trims it, at most ``limit`` characters
+    (and not blank unless ``blank``): what ``maxLength`` cannot say about a value that is trimmed."""
+    space, visible, anything = f"[{WHITESPACE}]", f"[^{WHITESPACE}\\u0000]", r"[^\u0000]"
+    text = f"{visible}(?:{anything}{{0,{limit - 2}}}{visible})?"
+    if blank:
+        text = f"(?:{text})?"
+    return f"^{space}*{text}{space}*$"
 
 
 class JunoNotificationForm(serializers.Serializer):
@@ -117,3 +128,36 @@ class NotificationError(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.CharField(), required=False, help_text=_("Field (or body, content_type) → message.")
     )
+
+
+class AsaasPaymentHint(serializers.Serializer):
+    """The part of the webhook's ``payment`` object read at the intake (Asaas sends the whole payment;
+    every other property is ignored: the payment is read again from Asaas)."""
+
+    id = serializers.RegexField(
+        trimmed_at_most(ASAAS_LIMITS["payment.id"], blank=False),
+        help_text=_("Asaas' id of the payment (pay_...): the one that is asked about."),
+    )
+    externalReference = serializers.RegexField(
+        trimmed_at_most(ASAAS_LIMITS["payment.externalReference"], blank=True),
+        required=False,
+        allow_null=True,
+        help_text=_("Our reference of the charge. Must match the payment Asaas returns when given."),
+    )
+
+
+class AsaasWebhookBody(serializers.Serializer):
+    """Asaas' webhook: an event naming a payment (unsigned: authenticated by the account's token)."""
+
+    id = serializers.RegexField(
+        trimmed_at_most(ASAAS_LIMITS["id"], blank=True),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Asaas' event id (evt_...): an event already applied is acknowledged without asking again."
+        ),
+    )
+    event = serializers.RegexField(
+        FILLED, help_text=_("PAYMENT_RECEIVED, PAYMENT_CONFIRMED, PAYMENT_DELETED...; others change nothing.")
+    )
+    payment = AsaasPaymentHint()

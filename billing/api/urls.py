@@ -21,6 +21,11 @@ notification_patterns = [
         name="mycontas-notification",
     ),
     path(
+        "api/notifications/asaas/<str:public_id>/",
+        views.AsaasNotificationView.as_view(),
+        name="asaas-notification",
+    ),
+    path(
         "retorno/juno_confirma.php",
         views.LegacyJunoNotificationView.as_view(),
         name="juno-notification-mkauth",

@@ -16,7 +16,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.parsers import FormParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.serializers import (
+    AsaasWebhookBody,
     JunoNotificationForm,
     LegacyJunoNotificationForm,
     MycontasReturnForm,
@@ -31,7 +32,8 @@ from billing.api.serializers import (
     NotificationError,
 )
 from billing.services.notifications import InboundRequest, NotificationResult, Outcome, notification_receive
-from gateways.base import JUNO, MYCONTAS
+from gateways.asaas.client import WEBHOOK_TOKEN_HEADER
+from gateways.base import ASAAS, JUNO, MYCONTAS
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +252,61 @@ class MycontasReturnView(NotificationView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         return self.receive(request, MYCONTAS, public_id)
+
+
+class AsaasNotificationView(NotificationView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="asaas_webhook",
+        summary="Asaas webhook",
+        description="Asaas' POST on every payment event, answered once it is stored. The token header must "
+        "be the bank account's webhook token (compared in constant time, before answering; stored only "
+        "as a keyed hash). The body is a hint: in a task, the payment is read again from Asaas and only "
+        "that answer changes anything; an event id already applied is acknowledged without asking again.",
+        request={"application/json": AsaasWebhookBody},
+        responses={
+            200: ACCEPTED,
+            401: OpenApiResponse(
+                NotificationError,
+                description="The token header is missing or is not the account's webhook token. Stored as "
+                "rejected; nothing changed.",
+            ),
+            **{code: ERRORS[code] for code in ANSWERS},
+            400: OpenApiResponse(
+                NotificationError,
+                description="Malformed: not a JSON object, no event or no payment id, a field that is not "
+                "a string or too long, not application/json, or a body over NOTIFICATION_MAX_BODY_BYTES. "
+                "Stored as invalid.",
+            ),
+        },
+        parameters=[
+            RETRY_AFTER,
+            OpenApiParameter(
+                WEBHOOK_TOKEN_HEADER,
+                type=str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="The webhook token set for the account at Asaas and on its bank account page "
+                "(answered 401 when missing or wrong).",
+            ),
+        ],
+        examples=[
+            OpenApiExample(
+                "payment received",
+                value={
+                    "id": "evt_05b708f961d739ea7eba7e4db318f621&368604920",
+                    "event": "PAYMENT_RECEIVED",
+                    "payment": {"id": "pay_080225913252", "externalReference": "T-0123456789ABCDEF"},
+                },
+                request_only=True,
+            )
+        ],
+        tags=["notifications"],
+        auth=[],
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        return self.receive(request, ASAAS, public_id)
 
 
 class AnyGatewayNotificationView(NotificationView):

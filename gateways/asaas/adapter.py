@@ -322,19 +322,40 @@ def parse_notification(body: Mapping[str, Any]) -> InboundNotification:
     """A webhook body (decoded JSON): the event and the payment it names, as hints to verify.
 
     ``event_id`` is Asaas' event id (``evt_...``); bodies without one get ``event:payment id``,
-    which still applies each kind of event once per payment.
+    which still applies each kind of event once per payment. Asaas sends every one of these fields
+    as a JSON string: anything else (a number, an object) is malformed, not read as text.
     """
     errors: dict[str, str] = {}
-    event = client.text(body.get("event")) if isinstance(body, Mapping) else ""
+    required = str(_("This field is required."))
+    not_text = str(_("Must be a JSON string."))
+    event = body.get("event") if isinstance(body, Mapping) else None
     payment = body.get("payment") if isinstance(body, Mapping) else None
-    if not event:
-        errors["event"] = str(_("This field is required."))
-    if not isinstance(payment, Mapping) or not client.text(payment.get("id")):
-        errors["payment.id"] = str(_("This field is required."))
+    if event is not None and not isinstance(event, str):
+        errors["event"] = not_text
+    elif not client.text(event):
+        errors["event"] = required
+    payment_id = payment.get("id") if isinstance(payment, Mapping) else None
+    if payment_id is not None and not isinstance(payment_id, str):
+        errors["payment.id"] = not_text
+    elif not client.text(payment_id):
+        errors["payment.id"] = required
+    optional = {
+        "id": body.get("id") if isinstance(body, Mapping) else None,
+        "payment.externalReference": payment.get("externalReference")
+        if isinstance(payment, Mapping)
+        else None,
+    }
+    errors.update({name: not_text for name, value in optional.items() if not isinstance(value, str | None)})
     if errors:
-        raise NotificationInvalid(str(_("The webhook names no event or no payment.")), errors)
+        message = (
+            _("Some fields are malformed.")
+            if not_text in errors.values()
+            else _("The webhook names no event or no payment.")
+        )
+        raise NotificationInvalid(str(message), errors)
     assert isinstance(payment, Mapping)
-    code = client.text(payment.get("id"))
+    event = client.text(event)
+    code = client.text(payment_id)
     return InboundNotification(
         gateway=ASAAS,
         payment_token=code,

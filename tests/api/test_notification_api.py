@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from django.test import Client
 from django.urls import resolve, reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.models import Notification
 from tests import factories
@@ -77,11 +81,12 @@ def _schema(client) -> dict:
     return yaml.safe_load(response.content)
 
 
-def test_the_schema_describes_the_three_endpoints(client):
+def test_the_schema_describes_the_four_endpoints(client):
     schema = _schema(client)
     assert set(schema["paths"]) == {
         "/api/notifications/juno/{public_id}/",
         "/api/notifications/mycontas/{public_id}/",
+        "/api/notifications/asaas/{public_id}/",
         "/retorno/juno_confirma.php",
     }
     juno = schema["paths"]["/api/notifications/juno/{public_id}/"]["post"]
@@ -91,7 +96,16 @@ def test_the_schema_describes_the_three_endpoints(client):
     assert set(mycontas["responses"]) == {"200", "400", "403", "404", "429", "503"}
     legacy = schema["paths"]["/retorno/juno_confirma.php"]["post"]
     assert set(legacy["responses"]) == {"200", "400", "429", "503"}  # never tells a charge exists
-    for operation in (juno, mycontas, legacy):
+    asaas = schema["paths"]["/api/notifications/asaas/{public_id}/"]["post"]
+    assert set(asaas["requestBody"]["content"]) == {"application/json"}
+    assert set(asaas["responses"]) == {"200", "400", "401", "404", "429", "503"}
+    token = next(p for p in asaas["parameters"] if p["name"] == "asaas-access-token")
+    assert token["in"] == "header" and not token.get("required")
+    webhook = schema["components"]["schemas"]["AsaasWebhookBody"]
+    assert webhook["required"] == ["event", "payment"]
+    payment = schema["components"]["schemas"]["AsaasPaymentHint"]
+    assert payment["required"] == ["id"] and payment["properties"]["externalReference"]["nullable"]
+    for operation in (juno, mycontas, legacy, asaas):
         for code in ("429", "503"):
             assert "Retry-After" in operation["responses"][code]["headers"]
     status = schema["components"]["schemas"]["NotificationAnswer"]["properties"]["status"]
@@ -102,6 +116,32 @@ def test_the_schema_describes_the_three_endpoints(client):
     assert form["properties"]["paymentToken"]["maxLength"] == 128
     for response in juno["responses"].values():
         assert set(response["content"]) == {"application/json"}
+
+
+#: The characters where trimming, lengths and NUL meet.
+EDGY_TEXT = st.text(alphabet=st.sampled_from(" \t\n\u3000\u00a0ab\x00"), max_size=140)
+
+
+@pytest.mark.django_db(False)
+@given(value=EDGY_TEXT, reference=EDGY_TEXT | st.text(alphabet="ab ", min_size=250, max_size=260))
+def test_the_asaas_schema_accepts_what_the_service_accepts(value, reference):
+    from billing.api.serializers import AsaasPaymentHint
+    from billing.services.notifications import asaas
+    from gateways.base import NotificationInvalid
+
+    fields = AsaasPaymentHint().fields
+    for name, body in (
+        ("id", {"event": "PAYMENT_RECEIVED", "payment": {"id": value}}),
+        ("externalReference", {"event": "E", "payment": {"id": "pay_1", "externalReference": reference}}),
+    ):
+        given_value = body["payment"][name]
+        try:
+            asaas.parse(body)
+            accepted = True
+        except NotificationInvalid:
+            accepted = False
+        pattern = fields[name].validators[-1].regex
+        assert accepted == bool(re.search(pattern, given_value)), (name, given_value)
 
 
 def test_the_schema_is_also_json(client):

@@ -5,7 +5,9 @@ type, body). Half the generated requests are aimed at real bank accounts so that
 run too. The intake never asks the gateway before answering; the processing task is run in the
 server's thread as soon as a notification is queued, with Juno's URLs pointing at a closed loopback
 port (every token is "gateway unavailable": retried later) or at the local simulator (every token is
-unknown: rejected), so that processing whatever was generated is exercised as well.
+unknown: rejected), and Asaas' likewise at a closed port or its simulator. Asaas webhooks to the
+Asaas account carry its real token half the time (in both modes), so that generated events get past
+the token and are processed, and malformed ones with the right token are still refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
+from gateways.asaas import simulator as asaas_simulator
 from tests import factories
 from tests.billing import notifications_support as support
 
@@ -26,15 +29,36 @@ juno_down = support.juno_down
 EXAMPLES = 40
 
 
+TOKEN_HEADER = "asaas-access-token"
+ASAAS_TOKEN = factories.AsaasAccountFactory.webhook_token
+
+
 @pytest.fixture
 def accounts(db):
     juno = factories.JunoAccountFactory()
     mycontas = factories.MycontasAccountFactory()
+    asaas = factories.AsaasAccountFactory()
     factories.ChargeFactory(
         customer=factories.CustomerFactory(bank_account=juno), state="issued", gateway_code="1"
     )
     factories.ChargeFactory(customer=factories.CustomerFactory(bank_account=mycontas), state="issuing")
-    return [juno.public_id, mycontas.public_id]
+    factories.ChargeFactory(
+        customer=factories.CustomerFactory(bank_account=asaas), state="issued", gateway_code="pay_1"
+    )
+    return {"juno": juno.public_id, "mycontas": mycontas.public_id, "asaas": asaas.public_id}
+
+
+@pytest.fixture
+def asaas_down(settings) -> None:
+    settings.ASAAS_BASE_URL = settings.ASAAS_SANDBOX_BASE_URL = support.closed_port_url()
+
+
+@pytest.fixture
+def asaas_sim(settings):
+    server, base_url = asaas_simulator.start_in_thread()
+    settings.ASAAS_BASE_URL = settings.ASAAS_SANDBOX_BASE_URL = base_url + asaas_simulator.API_PREFIX
+    yield server.app
+    server.shutdown()
 
 
 processing_inline = support.processing_inline
@@ -52,14 +76,20 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 
 
-def run_schemathesis(base_url: str, public_ids: list[str]) -> int:
+def run_schemathesis(base_url: str, public_ids: dict[str, str]) -> int:
     schema = schemathesis.openapi.from_url(base_url + "/api/schema/?format=json", config=CONFIG)
     calls = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        # Mostly the operation's own account (the deeper paths), sometimes another gateway's or none.
+        # (hypothesis leans to the first of sampled_from's elements).
+        own = [public_id for gateway, public_id in public_ids.items() if f"/{gateway}/" in operation.path]
+        candidates = [*own, None, *public_ids.values()]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = st.tuples(
-                operation.as_strategy(generation_mode=mode), st.sampled_from([None, *public_ids])
+                operation.as_strategy(generation_mode=mode),
+                st.sampled_from(candidates),
+                st.sampled_from([True, False]),  # the real token first: hypothesis leans to it
             )
 
             @settings(
@@ -71,9 +101,11 @@ def run_schemathesis(base_url: str, public_ids: list[str]) -> int:
             @given(drawn=strategy)
             def check(drawn) -> None:
                 nonlocal calls
-                case, public_id = drawn
+                case, public_id, real_token = drawn
                 if public_id is not None and "public_id" in (case.path_parameters or {}):
                     case.path_parameters["public_id"] = public_id
+                if real_token and case.path.startswith("/api/notifications/asaas/"):
+                    case.headers = {**(case.headers or {}), TOKEN_HEADER: ASAAS_TOKEN}
                 response = case.call_and_validate(base_url=base_url)
                 calls += 1
                 assert response.status_code < 500, (case.path, response.status_code, response.text)
@@ -83,12 +115,12 @@ def run_schemathesis(base_url: str, public_ids: list[str]) -> int:
 
 
 def test_no_server_errors_and_answers_match_the_schema_with_the_gateway_down(
-    live_server, accounts, juno_down, processing_inline
+    live_server, accounts, juno_down, asaas_down, processing_inline
 ):
     assert run_schemathesis(live_server.url, accounts) > 100
 
 
 def test_no_server_errors_and_answers_match_the_schema_with_the_simulator(
-    live_server, accounts, juno_sim, processing_inline
+    live_server, accounts, juno_sim, asaas_sim, processing_inline
 ):
     assert run_schemathesis(live_server.url, accounts) > 100

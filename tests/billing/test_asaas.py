@@ -181,6 +181,34 @@ def test_a_webhook_that_is_not_json_is_invalid(sim, account, client):
     assert webhook(client, account, {"event": "PAYMENT_RECEIVED"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"id": "evt_1", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_\x00"}}, "payment.id"),
+        ({"id": "evt_\x00", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_1"}}, "id"),
+        ({"id": "evt_1", "event": "PAYMENT_\x00", "payment": {"id": "pay_1"}}, "event"),
+        ({"id": "evt_1", "event": "PAYMENT_RECEIVED", "payment": {"id": 17}}, "payment.id"),
+        ({"id": "e" * 129, "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_1"}}, "id"),
+    ],
+)
+def test_a_webhook_field_no_column_can_hold_is_a_400_not_an_outage(account, client, body, field):
+    answer = webhook(client, account, body)
+    assert answer.status_code == 400, answer.content
+    assert field in answer.json()["errors"]
+    assert Notification.objects.get().status == "invalid"
+
+
+def test_a_webhook_without_an_event_id_is_taken_whatever_the_length_of_its_event(
+    sim, account, client, notification_queue
+):
+    charge = issued_charge(account)
+    body = event(sim, charge, "PAYMENT_" + "X" * 150, "")
+    del body["id"]
+    assert webhook(client, account, body).status_code == 200
+    assert notification_queue.run() == ["processed"]  # an event that changes nothing
+    assert len(Notification.objects.get().event_id) == 128
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("processing_inline")
 def test_the_simulator_paying_by_boleto_and_pix_reaches_the_product(sim, live_server):

@@ -481,6 +481,13 @@ def test_a_webhook_without_an_event_id_is_keyed_by_event_and_payment():
         ({"event": "PAYMENT_RECEIVED"}, "payment.id"),
         ({"event": "PAYMENT_RECEIVED", "payment": {"id": ""}}, "payment.id"),
         ({"event": "PAYMENT_RECEIVED", "payment": "pay_1"}, "payment.id"),
+        ({"event": 7, "payment": {"id": "pay_1"}}, "event"),
+        ({"event": "PAYMENT_RECEIVED", "payment": {"id": 1}}, "payment.id"),
+        (
+            {"event": "PAYMENT_RECEIVED", "payment": {"id": "pay_1", "externalReference": 5}},
+            "payment.externalReference",
+        ),
+        ({"id": ["evt_1"], "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_1"}}, "id"),
     ],
 )
 def test_a_webhook_without_event_or_payment_is_invalid(body, field):

@@ -90,17 +90,26 @@ def intake_refusal(account: BankAccount, inbound: InboundNotification, headers: 
 
 
 def parse(body: Mapping[str, Any]) -> InboundNotification:
+    """The adapter's reading of the body, within what the columns hold (trimmed lengths), without NUL
+    characters (which no text column takes, nor the messages that quote the event).
+
+    A missing event id is derived from the event and the payment: its length is not the sender's
+    fault, so only an ``id`` Asaas gave is held to the column (a derived one is cut to it).
+    """
     inbound = parse_notification(body)
-    too_long = {
+    given_id = asaas_client.text(body.get("id"))
+    sized = {
         "payment.id": inbound.payment_token,
         "payment.externalReference": inbound.charge_reference,
-        "id": inbound.event_id,
+        "id": given_id,
     }
     errors = {
         name: _("At most %(limit)d characters.") % {"limit": LIMITS[name]}
-        for name, value in too_long.items()
+        for name, value in sized.items()
         if len(value) > LIMITS[name]
     }
+    texts = {**sized, "event": inbound.gateway_event}
+    errors.update({name: _("Contains a NUL character.") for name, value in texts.items() if "\x00" in value})
     if errors:
         raise NotificationInvalid(_("Some fields are malformed."), errors)
     return inbound
@@ -130,8 +139,8 @@ def process(
             N.REJECTED,
             _("The webhook's token is missing or wrong: nothing was applied."),
         )
-    notification.event_id = inbound.event_id[:128]
-    earlier = _already_processed(notification, account, inbound.event_id)
+    notification.event_id = inbound.event_id[: LIMITS["id"]]
+    earlier = _already_processed(notification, account, notification.event_id)
     if earlier is not None:
         return finish(
             notification,
