@@ -63,3 +63,19 @@ def is_valid_cnpj(value: str) -> bool:
 def is_valid_document(value: str) -> bool:
     """A valid CPF (11 digits) or CNPJ (14 digits), punctuation ignored."""
     return is_valid_cpf(value) or is_valid_cnpj(value)
+
+
+def format_document(value: str) -> str:
+    """A CPF as 123.456.789-09, a CNPJ as 12.345.678/0001-95; anything else as it is."""
+    number = digits(value)
+    if len(number) == 11:
+        return f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}"
+    if len(number) == 14:
+        return f"{number[:2]}.{number[2:5]}.{number[5:8]}/{number[8:12]}-{number[12:]}"
+    return value
+
+
+def format_postcode(value: str) -> str:
+    """A CEP as 01001-000; anything else as it is."""
+    number = digits(value)
+    return f"{number[:5]}-{number[5:]}" if len(number) == 8 else value

@@ -1,6 +1,7 @@
 """CPF and CNPJ for staff and subscribers: the validator of the customer's field, and display.
 
-The check digits themselves are computed in :mod:`core.documents`.
+The check digits themselves are computed, and documents and CEPs punctuated for display, in
+:mod:`core.documents` (``format_document`` and ``format_postcode`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.documents import digits, is_valid_cnpj, is_valid_cpf
+from core.documents import digits, format_document, format_postcode, is_valid_cnpj, is_valid_cpf
 
 
 def validate_document(value: str) -> None:
@@ -24,15 +25,6 @@ def validate_document(value: str) -> None:
         raise ValidationError(_("Enter a CPF (11 digits) or a CNPJ (14 digits)."), code="document_length")
 
 
-def format_document(value: str) -> str:
-    number = digits(value)
-    if len(number) == 11:
-        return f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}"
-    if len(number) == 14:
-        return f"{number[:2]}.{number[2:5]}.{number[5:8]}/{number[8:12]}-{number[12:]}"
-    return value
-
-
 def mask_document(value: str) -> str:
     """What the portal shows: enough to recognise, not enough to copy (LGPD)."""
     number = digits(value)
@@ -43,6 +35,4 @@ def mask_document(value: str) -> str:
     return "***"
 
 
-def format_postcode(value: str) -> str:
-    number = digits(value)
-    return f"{number[:5]}-{number[5:]}" if len(number) == 8 else value
+__all__ = ["digits", "format_document", "format_postcode", "mask_document", "validate_document"]

@@ -12,7 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import GuardedActionsMixin, environment_badge
-from providers.forms import BankAccountForm, secret_display
+from core.documents import format_document
+from providers.forms import BankAccountForm, CnpjField, secret_display
 from providers.models import BankAccount, Gateway, Provider
 from providers.services import notification_url
 
@@ -189,7 +190,7 @@ class BankAccountAdmin(GuardedActionsMixin, admin.ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
-    list_display = ("name", "document", "email", "phone")
+    list_display = ("name", "document_formatted", "email", "phone")
     search_fields = ("name", "document")
     fieldsets = (
         (None, {"fields": ("name", "document", "email", "phone")}),
@@ -199,6 +200,16 @@ class ProviderAdmin(admin.ModelAdmin):
         ),
         (_("FreeRADIUS"), {"fields": ("radius_blocked_group", "radius_default_group")}),
     )
+
+    @admin.display(description=_("CNPJ"), ordering="document")
+    def document_formatted(self, obj: Provider) -> str:
+        return format_document(obj.document) or "-"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # The CNPJ is typed and shown punctuated, stored as digits (every other field as declared).
+        if db_field.name == "document":
+            return CnpjField()
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 def account_link(account: BankAccount | None) -> str:

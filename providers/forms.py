@@ -11,6 +11,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from core.documents import digits, format_document, is_valid_cnpj
 from providers.models import MAX_DAYS_TO_UPDATE, AsaasBillingType, BankAccount, Gateway
 
 FINE_PERCENT_MAX = Decimal("2.00")
@@ -220,3 +221,25 @@ class BankAccountForm(forms.ModelForm):
             if not cleaned.get("account_password"):
                 self._require("account_password", _("A Mycontas account needs its password."))
         return cleaned
+
+
+class CnpjField(forms.CharField):
+    """The provider's CNPJ, typed with or without punctuation, shown punctuated, stored as digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("CNPJ"))
+        kwargs.setdefault("help_text", _("With or without punctuation: 12.345.678/0001-95."))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return format_document(value) if isinstance(value, str) else value
+
+    def to_python(self, value: Any) -> str:
+        return digits(super().to_python(value))
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value and not is_valid_cnpj(value):
+            raise forms.ValidationError(_("Invalid CNPJ: the check digits do not match."), code="cnpj")

@@ -579,3 +579,16 @@ def test_carne_page_is_read_only_with_its_cancel_button(client, operator, reader
         "Carnê cancelado: 2 parcelas canceladas ou enviadas para cancelamento. Motivo: Cliente saiu"
     )
     assert LogEntry.objects.filter(content_type__model="charge").count() == 2
+
+
+def test_provider_cnpj_is_punctuated_in_the_list_and_the_form(client, superuser):
+    provider = factories.ProviderFactory(name="Vale Conectado Telecom", document="11222333000181")
+    html = _page(client, superuser, reverse("admin:providers_provider_changelist"))
+    assert "11.222.333/0001-81" in html
+    url = reverse("admin:providers_provider_change", args=[provider.pk])
+    assert 'name="document" value="11.222.333/0001-81"' in client.get(url).content.decode()
+    response = client.post(url, {"name": provider.name, "document": "11.222.333/0001-80"})
+    assert response.status_code == 200 and "CNPJ inválido" in response.content.decode()
+    client.post(url, {"name": provider.name, "document": "11.222.333/0001-81", "email": "", "phone": ""})
+    provider.refresh_from_db()
+    assert provider.document == "11222333000181"
