@@ -191,6 +191,34 @@ def test_charge_page_groups_the_linha_digitavel_and_copies_its_digits(client, su
     assert f'id="linha-digitavel" value="{line}"' in html and "data-copy=" in html
 
 
+PIX = (
+    "00020101021226820014br.gov.bcb.pix2560pix.example.com/qr/v2/cobv/9d36b84fc70b478fb95c12729b90ca25"
+    "5204000053039865406119.905802BR5905ASAAS6009SAO PAULO62070503***6304ABCD"
+)
+
+
+def test_charge_page_shows_the_pix_code_its_qr_and_a_copy_button(client, superuser, reader, customer):
+    charge = factories.ChargeFactory(
+        customer=customer,
+        state=ChargeState.ISSUED,
+        pix_payload=PIX,
+        pix_expires_at=dt.datetime(2026, 12, 10, 23, 59, tzinfo=dt.UTC),
+    )
+    url = reverse("admin:billing_charge_change", args=[charge.pk])
+    html = _page(client, reader, url)
+    assert f'<code class="cobranca-pix-payload" id="pix-payload">{PIX}</code>' in html
+    assert '<svg viewBox="0 0' in html and 'class="pix-qr"' in html
+    assert 'data-copy="pix-payload"' in html and "Copiar o código PIX" in html
+    assert "Pagável até 10/12/2026 20:59" in html  # São Paulo time
+    charge.state = ChargeState.PAID
+    charge.save(update_fields=["state"])
+    paid = _page(client, reader, url)
+    assert "cobranca-pix-payload" in paid and "Copiar o código PIX" not in paid  # no copy once paid
+    plain = factories.ChargeFactory(customer=customer, state=ChargeState.ISSUED)
+    html = _page(client, reader, reverse("admin:billing_charge_change", args=[plain.pk]))
+    assert "PIX" not in html  # no empty row for a charge without PIX
+
+
 # --- words for codes, readable gateway data -------------------------------------------------------
 def test_charge_page_history_payments_and_exchanges_in_words(client, superuser, customer, juno_account):
     charge = factories.ChargeFactory(customer=customer, state=ChargeState.PAID, gateway_payload={"code": "9"})

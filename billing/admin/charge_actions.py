@@ -72,6 +72,12 @@ CHARGE_ACTIONS = (
         copy=lambda charge: digits(charge.linha_digitavel),
     ),
     ObjectAction(
+        name="pix",
+        label=_("Copy the PIX code"),
+        when=lambda charge: bool(charge.pix_payload) and charge.state in OPEN_STATES,
+        copy=lambda charge: charge.pix_payload,
+    ),
+    ObjectAction(
         name="send-again",
         label=_("Send again"),
         permission=CHANGE_CHARGE,

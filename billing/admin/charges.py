@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from billing.admin.charge_actions import (
     CANCELLABLE_STATES,
@@ -49,6 +49,7 @@ from billing.selectors.attention import needs_attention
 from billing.selectors.charges import days_late
 from billing.services import charges as charge_services
 from billing.templatetags.money import brl, linha_digitavel, only_digits
+from billing.templatetags.pix import pix_qr
 from core.admin import (
     GuardedActionsMixin,
     ReadOnlyInline,
@@ -220,6 +221,7 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
         "checkout_url_display",
         "installment_link_display",
         "linha_digitavel_display",
+        "pix_display",
         "barcode",
         "gateway_bank_account",
         "our_number",
@@ -280,6 +282,8 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
             empty.add("error_message")
         if not obj.paid_after_cancel:
             empty.add("paid_after_cancel")
+        if not obj.pix_payload:
+            empty.add("pix_display")
         return [
             (name, {**options, "fields": tuple(f for f in options["fields"] if f not in empty)})
             for name, options in fieldsets
@@ -428,6 +432,29 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
             only_digits(obj.linha_digitavel),
             _("Copied"),
             _("Copy"),
+        )
+
+    @admin.display(description=_("PIX copia e cola"))
+    def pix_display(self, obj: Charge) -> str:
+        """The QR code (drawn from the payload, as on the portal), the payload to copy, and until
+        when it can be paid; staff read it to a subscriber on the phone or check what they got."""
+        if not obj.pix_payload:
+            return "-"
+        until = ""
+        if obj.pix_expires_at is not None:
+            until = _("Payable until %(when)s") % {
+                "when": date_format(timezone.localtime(obj.pix_expires_at), "SHORT_DATETIME_FORMAT")
+            }
+        return format_html(
+            '<div class="cobranca-pix">{}<div>'
+            '<code class="cobranca-pix-payload" id="pix-payload">{}</code><p>'
+            '<button type="button" class="button" data-copy="pix-payload" data-copied-label="{}">{}</button> '
+            '<span class="cobranca-muted">{}</span></p></div></div>',
+            pix_qr(obj.pix_payload, gettext("PIX QR code")),
+            obj.pix_payload,
+            _("Copied"),
+            _("Copy"),
+            until,
         )
 
     @admin.display(description=_("as the gateway answered"))
