@@ -219,6 +219,19 @@ def test_charge_page_shows_the_pix_code_its_qr_and_a_copy_button(client, superus
     assert "PIX" not in html  # no empty row for a charge without PIX
 
 
+def test_charge_page_leaves_out_what_the_gateway_did_not_give(client, reader, customer):
+    charge = factories.ChargeFactory(
+        customer=customer, state=ChargeState.ISSUED, gateway_code="12345", link="https://b.example/1"
+    )
+    html = _page(client, reader, reverse("admin:billing_charge_change", args=[charge.pk]))
+    assert "field-gateway_code" in html and "field-link" in html
+    for empty in ("checkout_url", "installment_link", "barcode", "our_number", "gateway_payload_display"):
+        assert f"field-{empty}" not in html, empty
+    pending = factories.ChargeFactory(customer=customer, state=ChargeState.PENDING)
+    html = _page(client, reader, reverse("admin:billing_charge_change", args=[pending.pk]))
+    assert pt("At the gateway") not in html  # nothing reached the gateway: no empty section
+
+
 # --- words for codes, readable gateway data -------------------------------------------------------
 def test_charge_page_history_payments_and_exchanges_in_words(client, superuser, customer, juno_account):
     charge = factories.ChargeFactory(customer=customer, state=ChargeState.PAID, gateway_payload={"code": "9"})

@@ -269,7 +269,7 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
 
     def get_fieldsets(self, request: HttpRequest, obj: Charge | None = None) -> Any:
         """Rows that say nothing for this charge are left out: the carnê of a título, a billing
-        month never set, an empty error, a flag that is off."""
+        month never set, an empty error, a flag that is off, what the gateway did not give."""
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
@@ -282,12 +282,28 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
             empty.add("error_message")
         if not obj.paid_after_cancel:
             empty.add("paid_after_cancel")
-        if not obj.pix_payload:
-            empty.add("pix_display")
-        return [
+        empty |= {
+            field
+            for field, value in (
+                ("gateway_code", obj.gateway_code),
+                ("link", obj.link),
+                ("checkout_url", obj.checkout_url),
+                ("installment_link", obj.installment_link),
+                ("linha_digitavel_display", obj.linha_digitavel),
+                ("pix_display", obj.pix_payload),
+                ("barcode", obj.barcode),
+                ("gateway_bank_account", obj.gateway_bank_account),
+                ("our_number", obj.our_number),
+                ("gateway_payload_display", obj.gateway_payload),
+            )
+            if not value
+        }
+        kept = [
             (name, {**options, "fields": tuple(f for f in options["fields"] if f not in empty)})
             for name, options in fieldsets
         ]
+        # A charge that never reached the gateway has no "At the gateway" section at all.
+        return [(name, options) for name, options in kept if options["fields"]]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Charges are issued from the customer's page, through the billing services.

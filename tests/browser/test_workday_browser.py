@@ -133,3 +133,56 @@ def test_a_days_work(live_server, browser, desk, request):
         snap("7-history")
     finally:
         context.close()
+
+
+PIX = (
+    "00020101021226820014br.gov.bcb.pix2560pix.example.com/qr/v2/cobv/9d36b84fc70b478fb95c12729b90ca25"
+    "5204000053039865406119.905802BR5905ASAAS6009SAO PAULO62070503***6304ABCD"
+)
+
+
+def test_charge_page_shows_pix_and_copies_it(live_server, browser):
+    """An Asaas charge's page: the QR code drawn, the copia e cola payload copied by its button, and
+    the long payload wraps inside the page (no sideways scroll at 1366 × 768)."""
+    from tests.browser.conftest import ARTIFACTS
+
+    customer = factories.CustomerFactory(
+        bank_account=factories.AsaasAccountFactory(name="Asaas Matriz"), name="Beatriz Pix Moreira"
+    )
+    charge = factories.ChargeFactory(
+        customer=customer,
+        state=ChargeState.ISSUED,
+        pix_payload=PIX,
+        pix_expires_at=dt.datetime(2026, 12, 10, 23, 59, tzinfo=dt.UTC),
+        link="https://sandbox.asaas.com/b/pdf/abc",
+    )
+    staff_user("leitora", groups=("Billing readers",))
+    context = browser.new_context(
+        viewport=LAPTOP,
+        locale="pt-BR",
+        timezone_id="America/Sao_Paulo",
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, "leitora")
+        page.goto(f"{live_server.url}/admin/billing/charge/{charge.pk}/change/")
+        field = page.locator(".field-pix_display")
+        expect(field.locator("svg.pix-qr")).to_be_visible()
+        box = field.locator("svg.pix-qr").bounding_box()
+        assert box is not None and box["width"] >= 150  # big enough for a phone camera
+        expect(field).to_contain_text("Pagável até 10/12/2026 20:59")
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+        field.locator("button[data-copy='pix-payload']").click()
+        expect(field.locator("button[data-copy='pix-payload']")).to_have_text("Copiado")
+        assert page.evaluate("navigator.clipboard.readText()") == PIX
+        page.locator(".field-pix_display").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "test_charge_page_shows_pix_and_copies_it.png"))
+        # The page's own button copies the same code.
+        page.evaluate("navigator.clipboard.writeText('')")
+        page.locator(".object-tools a:has-text('Copiar o código PIX')").click()
+        page.wait_for_function("navigator.clipboard.readText().then(t => t.length > 0)")
+        assert page.evaluate("navigator.clipboard.readText()") == PIX
+    finally:
+        context.close()
