@@ -54,7 +54,8 @@ def _always(obj: Any) -> bool:
 @dataclass(frozen=True)
 class ObjectAction:
     """One button. Exactly one of ``perform`` (a change, confirmed first), ``url`` (a link that
-    opens in a new tab) or ``copy`` (text copied to the clipboard) says what it does."""
+    opens in a new tab), ``link`` (a screen of the admin with its own form, opened in place) or
+    ``copy`` (text copied to the clipboard) says what it does."""
 
     name: str
     label: StrOrPromise
@@ -67,6 +68,7 @@ class ObjectAction:
     confirm_label: StrOrPromise = _("Confirm")
     form_class: type[forms.Form] | None = None
     url: Callable[[Any], str] | None = None
+    link: Callable[[Any], str] | None = None
     copy: Callable[[Any], str] | None = None
     #: Shown as a warning-coloured button (cancelling, undoing).
     danger: bool = False
@@ -117,6 +119,8 @@ class ObjectActionsMixin:
                     continue
                 button["href"] = target
                 button["external"] = True
+            elif action.link is not None:
+                button["href"] = action.link(obj)
             elif action.copy is not None:
                 text = action.copy(obj)
                 if not text:

@@ -556,6 +556,19 @@ def test_customer_page_formats_cep_and_links_the_portal(client, superuser, reade
     assert customer.document not in html.replace(customer.portal_token, "")
 
 
+def test_customer_page_puts_issuing_at_the_top_for_who_may_issue(client, operator, reader, customer):
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    html = _page(client, operator, url)
+    tools = html[html.index('class="object-tools"') :]
+    tools = tools[: tools.index("</ul>")]
+    for name, label in (("issue_charge", "Issue single charge"), ("issue_carne", "Issue carnê")):
+        link = reverse(f"admin:customers_customer_{name}", args=[customer.pk])
+        assert f'<a href="{link}" class="cobranca-object-action">{pt(label)}</a>' in tools
+        assert client.get(link).status_code == 200
+    tools = _page(client, reader, url)
+    assert pt("Issue single charge") not in tools and pt("Issue carnê") not in tools
+
+
 def test_issuing_and_new_portal_links_are_recorded(client, operator, customer):
     client.force_login(operator)
     response = client.post(

@@ -15,7 +15,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -35,6 +35,7 @@ from core.admin import acting_user, environment_badge, is_confirmed
 from core.audit import ADDITION, log_staff_action
 from core.dates import today
 from core.errors import ApplicationError
+from core.object_actions import ObjectAction, ObjectActionsMixin
 from customers.admin import CustomerAdmin
 from customers.models import Customer, CustomerStatus
 from providers.selectors import provider_settings
@@ -69,8 +70,31 @@ class CustomerAttentionFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=charges_needing_attention().values("customer_id"))
 
 
-class BillingCustomerAdmin(CustomerAdmin):
+def _issue_url(name: str) -> Any:
+    return lambda customer: reverse(f"admin:customers_customer_{name}", args=[customer.pk])
+
+
+#: The buttons at the top of a customer's page (core/object_actions.py); other modules add theirs
+#: with ``add_object_actions(BillingCustomerAdmin, ...)``.
+CUSTOMER_ACTIONS = (
+    ObjectAction(
+        name="issue-charge",
+        label=_("Issue single charge"),
+        permission=ISSUE_PERMISSION,
+        link=_issue_url("issue_charge"),
+    ),
+    ObjectAction(
+        name="issue-carne",
+        label=_("Issue carnê"),
+        permission=ISSUE_PERMISSION,
+        link=_issue_url("issue_carne"),
+    ),
+)
+
+
+class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[misc]  # paginator: see CustomerAdmin
     change_form_template = "admin/billing/customer/change_form.html"
+    object_actions = CUSTOMER_ACTIONS
     # Who, which document, whether they are up to date; then what they pay and when.
     list_display = (
         "name",
