@@ -8,7 +8,8 @@ notification errors), and measures in chromium:
 - the list: the results table may not be wider than the box that holds it (Django's admin scrolls
   that box sideways instead of the page, which hides the right-hand columns just the same).
 
-Each list leaves a screenshot in test-artifacts/layout-<app>-<model>.png.
+Each list leaves a screenshot in test-artifacts/layout-<app>-<model>.png. The page of each list's
+first object is opened too and may not scroll sideways either (layout-page-<app>-<model>.png).
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def long_texts() -> None:
     error = (
         "O campo CEP do pagador é inválido para a cidade informada; confira o endereço do cliente "
         "e tente novamente."
+    )
+    Charge.objects.filter(pk=Charge.objects.order_by("pk").values("pk")[:1]).update(
+        state=ChargeState.ISSUED,
+        pix_payload="00020101021226820014br.gov.bcb.pix2560pix.example.com/qr/v2/cobv/"
+        + "9d36b84fc70b478fb95c12729b90ca25" * 3
+        + "5204000053039865406119.905802BR5905ASAAS6009SAO PAULO62070503***6304ABCD",
+        gateway_payload={"description": error * 3, "link": "https://example.com/" + "x" * 200},
     )
     for endpoint, outcome in (
         ("issue-charge", ExchangeOutcome.REJECTED),
@@ -150,6 +158,20 @@ def test_every_changelist_fits_a_laptop_with_the_sidebar_open(live_server, brows
                     f"{app_label}.{model_name}: page {sizes['page']} px in a {sizes['window']} px window, "
                     f"table {sizes['table']} px in a {sizes['area']} px area ({sizes['rows']} rows)"
                 )
+        for app_label, model_name in changelists():
+            # The page of the list's first object: its readonly values, inlines and buttons fit too.
+            label = f"{app_label}.{model_name}"
+            model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+            first = model._default_manager.order_by("pk").first()
+            if first is None:
+                continue
+            url = reverse(f"admin:{app_label}_{model_name}_change", args=[first.pk])
+            response = page.goto(live_server.url + url)
+            assert response is not None and response.status == 200, url
+            sizes = page.evaluate(MEASURE)
+            page.screenshot(path=str(ARTIFACTS / f"layout-page-{app_label}-{model_name}.png"), full_page=True)
+            if sizes["page"] > sizes["window"]:
+                overflowing.append(f"{url}: page {sizes['page']} px in a {sizes['window']} px window")
     finally:
         context.close()
-    assert not overflowing, "Changelists that scroll sideways at 1366 × 768:\n" + "\n".join(overflowing)
+    assert not overflowing, "Pages that scroll sideways at 1366 × 768:\n" + "\n".join(overflowing)
