@@ -569,6 +569,32 @@ def test_customer_page_puts_issuing_at_the_top_for_who_may_issue(client, operato
     assert pt("Issue single charge") not in tools and pt("Issue carnê") not in tools
 
 
+def test_customer_page_says_first_where_the_customer_stands(client, reader, customer, on_the_10th):
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    html = _page(client, reader, url)
+    standing = html[html.index('class="module cobranca-standing"') :]
+    standing = standing[: standing.index("</p>")]
+    assert "Em dia: nada vencido." in standing and "Nenhuma cobrança em aberto" in standing
+    assert html.index("cobranca-standing") < html.index("field-name")  # above the form
+    for days in (40, 5):
+        factories.ChargeFactory(
+            customer=customer,
+            state=ChargeState.ISSUED,
+            due_date=dt.date(2026, 12, 10) - dt.timedelta(days=days),
+        )
+    factories.ChargeFactory(customer=customer, state=ChargeState.FAILED, due_date=dt.date(2026, 12, 20))
+    factories.ChargeFactory(customer=customer, state=ChargeState.PAID, due_date=dt.date(2026, 11, 10))
+    html = _page(client, reader, url)
+    standing = html[html.index('class="module cobranca-standing"') :]
+    standing = standing[: standing.index("</p>")]
+    charges = reverse("admin:billing_charge_changelist") + f"?customer__id__exact={customer.pk}"
+    assert f'href="{charges}&amp;atraso=vencidas">2 cobranças vencidas (40 dias de atraso)</a>' in standing
+    assert f'href="{charges}&amp;attention=yes">1 cobrança requer atenção</a>' in standing
+    assert f'href="{charges}&amp;situacao=aberto">3 cobranças em aberto</a>' in standing
+    listed = client.get(f"{charges}&atraso=vencidas").context["cl"].result_list
+    assert len(listed) == 2
+
+
 def test_issuing_and_new_portal_links_are_recorded(client, operator, customer):
     client.force_login(operator)
     response = client.post(

@@ -22,11 +22,11 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import state_badge
-from billing.admin.filters import LateFilter
+from billing.admin.filters import ChargeSituationFilter, LateFilter
 from billing.forms import IssueCarneForm, IssueChargeForm, next_due_date
 from billing.models import Carne, CarneState, Charge
 from billing.selectors.attention import charges_needing_attention
-from billing.selectors.charges import days_late, overdue_q
+from billing.selectors.charges import customer_billing, days_late, overdue_q
 from billing.services import charges as charge_services
 from billing.services import service_status
 from billing.services.overdue_policy import trust_last_day
@@ -189,6 +189,7 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
         )
         installments = list(carne.installment_charges.order_by("installment_number")) if carne else []
         return {
+            "standing": self._standing(customer),
             "single_charges": [(c, state_badge(c.state, c.get_state_display())) for c in singles],
             "current_carne": carne,
             "current_carne_open": carne is not None and carne.state == CarneState.OPEN,
@@ -198,6 +199,39 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
             "can_trust_unblock": customer.status == CustomerStatus.BLOCKED
             and self.has_change_permission(request, customer),
         }
+
+    def _standing(self, customer: Customer) -> list[tuple[str, str, str]]:
+        """Where the customer stands, said first on their page: overdue (or up to date), needing
+        attention, open; each (css class, link to those charges, text)."""
+        current = today()
+        standing = customer_billing(customer_id=customer.pk, today=current)
+        charges = reverse("admin:billing_charge_changelist") + f"?customer__id__exact={customer.pk}"
+        parts: list[tuple[str, str, str]] = []
+        if standing.overdue:
+            late = standing.days_late(current)
+            text = ngettext("%(count)d charge overdue", "%(count)d charges overdue", standing.overdue) % {
+                "count": standing.overdue
+            }
+            days = ngettext("%(days)d day late", "%(days)d days late", late) % {"days": late}
+            parts.append(
+                ("late", f"{charges}&{LateFilter.parameter_name}={LateFilter.ANY}", f"{text} ({days})")
+            )
+        else:
+            parts.append(("ok", "", gettext("Up to date: nothing overdue.")))
+        if standing.attention:
+            text = ngettext(
+                "%(count)d charge needs attention", "%(count)d charges need attention", standing.attention
+            ) % {"count": standing.attention}
+            parts.append(("attention", f"{charges}&{CustomerAttentionFilter.parameter_name}=yes", text))
+        situation = f"{ChargeSituationFilter.parameter_name}={ChargeSituationFilter.OPEN}"
+        text = (
+            ngettext("%(count)d open charge", "%(count)d open charges", standing.unsettled)
+            % {"count": standing.unsettled}
+            if standing.unsettled
+            else gettext("No open charges")
+        )
+        parts.append(("open", f"{charges}&{situation}", text))
+        return parts
 
     def _customer_for_issue(self, request: HttpRequest, pk: int) -> Customer:
         customer = get_object_or_404(Customer.objects.select_related("bank_account"), pk=pk)

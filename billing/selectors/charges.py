@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from billing.models import OPEN_STATES, ChargeState
+from billing.models import OPEN_STATES, Charge, ChargeState
+from billing.selectors.attention import needs_attention
 
 S = ChargeState
 
@@ -71,3 +72,29 @@ def late_bucket_q(bucket: LateBucket, *, today: dt.date, prefix: str = "") -> Q:
 
 def days_late(*, due_date: dt.date, today: dt.date) -> int:
     return max(0, (today - due_date).days)
+
+
+@dataclass(frozen=True)
+class CustomerBilling:
+    """Where a customer stands, as their page says it first."""
+
+    unsettled: int
+    overdue: int
+    oldest_overdue: dt.date | None
+    attention: int
+
+    def days_late(self, today: dt.date) -> int:
+        return days_late(due_date=self.oldest_overdue, today=today) if self.oldest_overdue else 0
+
+
+def customer_billing(*, customer_id: int, today: dt.date) -> CustomerBilling:
+    """The customer's charges not settled yet, overdue (and the oldest due date), and needing staff,
+    counted in one query with the same definitions as the lists' filters."""
+    overdue = overdue_q(today=today)
+    figures = Charge.objects.filter(customer_id=customer_id).aggregate(
+        unsettled=Count("pk", filter=unsettled_q()),
+        overdue=Count("pk", filter=overdue),
+        oldest_overdue=Min("due_date", filter=overdue),
+        attention=Count("pk", filter=needs_attention()),
+    )
+    return CustomerBilling(**figures)
