@@ -100,6 +100,8 @@ def test_a_days_work(live_server, browser, desk, request):
         # Her page lists the charge; open it.
         rows.first.locator("th a, td a").first.click()
         expect(page.locator("h2").first).to_contain_text(customer.name)
+        expect(page.locator(".cobranca-standing")).to_contain_text("1 cobrança vencida (12 dias de atraso)")
+        snap("2b-customer")
         page.click(f".cobranca-single-charges a:has-text('{charge.reference}')")
         expect(page.locator("input[name=_save]")).to_have_count(0)  # issued: read-only
         tools = page.locator(".object-tools")
