@@ -286,9 +286,9 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
             field
             for field, value in (
                 ("gateway_code", obj.gateway_code),
-                ("link", obj.link),
-                ("checkout_url", obj.checkout_url),
-                ("installment_link", obj.installment_link),
+                ("link_display", obj.link),
+                ("checkout_url_display", obj.checkout_url),
+                ("installment_link_display", obj.installment_link),
                 ("linha_digitavel_display", obj.linha_digitavel),
                 ("pix_display", obj.pix_payload),
                 ("barcode", obj.barcode),
