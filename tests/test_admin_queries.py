@@ -136,6 +136,61 @@ def _reconciliation_runs(count: int) -> None:
         ReconciliationDifference.objects.create(run=run, kind="missing_here", gateway_payment_id="PAY-9")
 
 
+def _billing_runs(count: int) -> None:
+    from billing.models import BillingRun
+
+    requester = factories.UserFactory()
+    for _n in range(count):
+        serial = next(_serial)
+        BillingRun.objects.create(
+            month=dt.date(2000 + serial // 12, serial % 12 + 1, 1),
+            bank_account=factories.JunoAccountFactory(),
+            requested_by=requester,
+            customers_total=10,
+            created=8,
+            amount=Decimal("799.20"),
+            skipped=1,
+            failed=1,
+        )
+
+
+def _trust_unblocks(count: int) -> None:
+    from billing.models import TrustUnblock
+
+    actor = factories.UserFactory()
+    for _n in range(count):
+        TrustUnblock.objects.create(
+            customer=factories.CustomerFactory(),
+            cycle=dt.date(2026, 11, 10),
+            granted_on=dt.date(2026, 11, 20),
+            last_day=dt.date(2026, 11, 25),
+            actor=actor,
+        )
+
+
+def _webhooks(kind: str) -> Callable[[int], None]:
+    def build(count: int) -> None:
+        from webhooks.models import Delivery, Endpoint, Event, EventType
+
+        for _n in range(count):
+            serial = next(_serial)
+            endpoint = Endpoint.objects.create(
+                name=f"Sistema {serial}",
+                url=f"https://radius{serial}.example.com/hooks/cobranca",
+                secret="segredo-de-teste-0123456789",
+                event_types=[EventType.CHARGE_PAID, EventType.CUSTOMER_BLOCKED],
+            )
+            if kind == "endpoint":
+                continue
+            event = Event.objects.create(type=EventType.CHARGE_PAID, data={"charge": serial})
+            if kind == "delivery":
+                Delivery.objects.create(
+                    event=event, endpoint=endpoint, retry_until=timezone.now() + dt.timedelta(days=1)
+                )
+
+    return build
+
+
 def _bank_accounts(count: int) -> None:
     for n in range(count):
         (factories.JunoAccountFactory, factories.MycontasAccountFactory, factories.AsaasAccountFactory)[
@@ -227,12 +282,14 @@ def _builders() -> dict[str, Callable[[int], None]]:
         "axes.accessattempt": _access_rows(AccessAttempt),
         "axes.accessfailurelog": _access_rows(AccessFailureLog),
         "axes.accesslog": _access_rows(AccessLog),
+        "billing.billingrun": _billing_runs,
         "billing.carne": _carnes,
         "billing.charge": _charges,
         "billing.gatewaylog": _gateway_logs,
         "billing.notification": _notifications,
         "billing.payment": _payments,
         "billing.reconciliationrun": _reconciliation_runs,
+        "billing.trustunblock": _trust_unblocks,
         "customers.customer": _customers,
         "django_celery_beat.clockedschedule": _beat("clocked"),
         "django_celery_beat.crontabschedule": _beat("crontab"),
@@ -241,6 +298,9 @@ def _builders() -> dict[str, Callable[[int], None]]:
         "django_celery_beat.solarschedule": _beat("solar"),
         "providers.bankaccount": _bank_accounts,
         "providers.provider": _providers,
+        "webhooks.delivery": _webhooks("delivery"),
+        "webhooks.endpoint": _webhooks("endpoint"),
+        "webhooks.event": _webhooks("event"),
     }
 
 
