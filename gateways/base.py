@@ -70,6 +70,30 @@ class RequestInvalid(GatewayError):
     """Our request breaks a gateway rule we check before sending (nothing was sent)."""
 
 
+# --- what a gateway prints -----------------------------------------------------------------------
+#: The description tags MK-Auth and the Mycontas manual define: month, year, installment number.
+DESCRIPTION_TAGS = ("[MES]", "[ANO]", "[PARCELA]")
+TAGS_EXPANDED = "expanded"  # billing replaces the tags before sending; the gateway prints the text
+TAGS_UNTOUCHED = "untouched"  # sent as written; the gateway replaces them on each boleto
+
+
+@dataclass(frozen=True)
+class DescriptionRules:
+    """What a gateway prints of a charge's description; each adapter declares its own.
+
+    ``max_lines`` lines of at most ``max_line_chars`` characters, ``max_chars`` in all (None: no
+    such limit). ``tags`` says who replaces ``[MES]``, ``[ANO]`` and ``[PARCELA]``. ``carne_tags``
+    is False where one description serves every installment of a carnê: a tag would print the
+    same value on each boleto, true of one at most, so a carnê's description may not use them.
+    """
+
+    max_lines: int | None = None
+    max_line_chars: int | None = None
+    max_chars: int | None = None
+    tags: str = TAGS_EXPANDED
+    carne_tags: bool = True
+
+
 # --- what billing gives a gateway ----------------------------------------------------------------
 @dataclass(frozen=True)
 class AccountConfig:
@@ -123,8 +147,9 @@ class ChargeRequest:
     """One título (installments=1) or one carnê (installments=N, monthly from ``due_date``).
 
     ``reference`` is our idempotency key: Juno applies it to every charge the request creates,
-    Mycontas keeps it as ``txtReferencia`` (50 characters at most). ``description_lines`` are final
-    text (tags already expanded by billing), at most 4 lines for Juno, 5 for Mycontas.
+    Mycontas keeps it as ``txtReferencia`` (50 characters at most). ``description_lines`` are what
+    the gateway receives, within the adapter's :class:`DescriptionRules` (tags expanded by billing,
+    or left for the gateway, as those rules say).
     """
 
     reference: str
@@ -335,6 +360,7 @@ class Gateway(Protocol):
     """What billing may ask of a gateway. Every method raises only :class:`GatewayError` kinds."""
 
     name: str
+    description_rules: DescriptionRules
     #: True when :meth:`find_charges` can prove a charge does or does not exist (Juno). Mycontas
     #: offers no look-up: an unknown charge there waits for the return POST or for staff.
     supports_lookup: bool

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from gateways.base import ASAAS, JUNO, MYCONTAS, AccountConfig, ExchangeRecorder, Gateway
+from gateways.base import ASAAS, JUNO, MYCONTAS, AccountConfig, DescriptionRules, ExchangeRecorder, Gateway
 
 
 def _juno(config: AccountConfig, recorder: ExchangeRecorder | None) -> Gateway:
@@ -43,3 +43,34 @@ def get_gateway(config: AccountConfig, recorder: ExchangeRecorder | None = None)
             f"Unknown gateway {config.gateway!r}; expected one of {sorted(_FACTORIES)}"
         ) from None
     return factory(config, recorder)
+
+
+def _juno_rules() -> DescriptionRules:
+    from gateways.juno.adapter import JunoGateway
+
+    return JunoGateway.description_rules
+
+
+def _mycontas_rules() -> DescriptionRules:
+    from gateways.mycontas.adapter import MycontasGateway
+
+    return MycontasGateway.description_rules
+
+
+def _asaas_rules() -> DescriptionRules:
+    from gateways.asaas.adapter import AsaasGateway
+
+    return AsaasGateway.description_rules
+
+
+_RULES = {JUNO: _juno_rules, MYCONTAS: _mycontas_rules, ASAAS: _asaas_rules}
+#: For a gateway that declares nothing: no length limit known, tags expanded by billing, and none
+#: in a carnê (whether it prints one description on every installment is not known).
+UNDECLARED_RULES = DescriptionRules(carne_tags=False)
+
+
+def description_rules(gateway: str) -> DescriptionRules:
+    """What ``gateway`` prints of a charge's description, as its adapter declares (no config needed:
+    billing checks a description when the charge is created, long before it is sent)."""
+    rules = _RULES.get(gateway)
+    return rules() if rules else UNDECLARED_RULES

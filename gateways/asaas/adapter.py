@@ -21,6 +21,7 @@ from gateways.base import (
     ASAAS,
     AccountConfig,
     ChargeRequest,
+    DescriptionRules,
     ExchangeRecorder,
     GatewayAnswerInvalid,
     GatewayError,
@@ -55,6 +56,8 @@ class AsaasGateway:
 
     name = ASAAS
     supports_lookup = True
+    #: One description for every installment of a plan: no tags in a carnê.
+    description_rules = DescriptionRules(max_chars=client.MAX_DESCRIPTION_CHARS, carne_tags=False)
 
     def __init__(self, config: AccountConfig, *, base_url: str, recorder: ExchangeRecorder | None = None):
         self.config = config

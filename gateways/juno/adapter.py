@@ -40,6 +40,7 @@ class JunoGateway:
 
     name = JUNO
     supports_lookup = True
+    description_rules = client.DESCRIPTION_RULES
 
     def __init__(self, config: AccountConfig, *, base_url: str, recorder: ExchangeRecorder | None = None):
         self.config = config

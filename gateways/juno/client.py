@@ -18,8 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from core.documents import digits
 from gateways.base import (
     MAX_INSTALLMENTS,
+    TAGS_EXPANDED,
     AccountConfig,
     ChargeRequest,
+    DescriptionRules,
     GatewayAnswerInvalid,
     GatewayRejected,
     IssuedCharge,
@@ -32,10 +34,12 @@ DATE_FORMAT = "%d/%m/%Y"
 CENT = Decimal("0.01")
 MAX_DESCRIPTION_LINES = 4
 MAX_DESCRIPTION_CHARS = 400
+#: One description is printed on every installment of a carnê, so a carnê may not use the tags.
+DESCRIPTION_RULES = DescriptionRules(
+    max_lines=MAX_DESCRIPTION_LINES, max_chars=MAX_DESCRIPTION_CHARS, tags=TAGS_EXPANDED, carne_tags=False
+)
 MAX_REFERENCE_CHARS = 255
 MAX_OVERDUE_DAYS = 29
-#: Juno has no "contra-apresentação" flag: the longest late window it offers stands in for it.
-CONTRA_APRESENTACAO_OVERDUE_DAYS = MAX_OVERDUE_DAYS
 RATE_RANGE = (Decimal("0.00"), Decimal("20.00"))
 
 
@@ -60,8 +64,6 @@ def monthly_interest(daily_percent: Decimal) -> Decimal:
 
 
 def max_overdue_days(config: AccountConfig) -> int:
-    if config.contra_apresentacao:
-        return CONTRA_APRESENTACAO_OVERDUE_DAYS
     return min(max(int(config.max_overdue_days), 0), MAX_OVERDUE_DAYS)
 
 
@@ -86,7 +88,23 @@ def description(lines: tuple[str, ...]) -> str:
     return text
 
 
-def _check_request(request: ChargeRequest) -> None:
+#: Said to staff when an option Juno v1 cannot honour reaches the adapter (billing refuses both
+#: earlier, on the account and the carnê forms).
+NO_LAST_DAY = _(
+    'Juno has no "last day of the month" option: its installments fall on the first one\'s day each '
+    "month. Issue this carnê without that option (Mycontas offers it)."
+)
+NO_CONTRA_APRESENTACAO = _(
+    "Juno has no contra-apresentação: its boletos always have a due date and are payable up to 29 "
+    "days late at most. Turn the option off on this bank account."
+)
+
+
+def _check_request(config: AccountConfig, request: ChargeRequest) -> None:
+    if request.last_day_of_month and request.installments > 1:
+        raise RequestInvalid(str(NO_LAST_DAY))
+    if config.contra_apresentacao:
+        raise RequestInvalid(str(NO_CONTRA_APRESENTACAO))
     if not 1 <= request.installments <= MAX_INSTALLMENTS:
         raise RequestInvalid(
             str(_("Juno issues 1 to %(max)d installments per carnê.") % {"max": MAX_INSTALLMENTS})
@@ -101,7 +119,7 @@ def _check_request(request: ChargeRequest) -> None:
 
 def issue_params(config: AccountConfig, request: ChargeRequest) -> dict[str, str]:
     """Every parameter of ``issue-charge`` this product fills, formatted as the API wants."""
-    _check_request(request)
+    _check_request(config, request)
     payer = request.payer
     params = {
         "token": config.token,

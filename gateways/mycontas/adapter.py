@@ -19,8 +19,10 @@ from core.dates import today
 from core.documents import digits
 from gateways.base import (
     MYCONTAS,
+    TAGS_UNTOUCHED,
     AccountConfig,
     ChargeRequest,
+    DescriptionRules,
     ExchangeRecorder,
     GatewayAnswerInvalid,
     GatewayRejected,
@@ -42,6 +44,14 @@ SECRET_FIELDS = ("txtCod_senha",)
 TEST_ACCOUNT_CODE = "1234567890ABCDEFGHIJ"
 TEST_PASSWORD = "teste123"  # noqa: S105 - the manual's public test credentials
 MAX_DESCRIPTION_LINES = 5
+#: txtDescricao1..5, 80 characters each; Mycontas replaces the tags itself, installment by
+#: installment (manual, section 5), so they are sent as written.
+DESCRIPTION_RULES = DescriptionRules(
+    max_lines=MAX_DESCRIPTION_LINES,
+    max_line_chars=rules.MAX_DESCRIPTION_CHARS,
+    tags=TAGS_UNTOUCHED,
+    carne_tags=True,
+)
 
 
 def cents(value: Decimal) -> str:
@@ -134,6 +144,7 @@ class MycontasGateway:
 
     name = MYCONTAS
     supports_lookup = False
+    description_rules = DESCRIPTION_RULES
 
     def __init__(self, config: AccountConfig, *, url: str, recorder: ExchangeRecorder | None = None):
         self.config = config

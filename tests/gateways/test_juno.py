@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import requests
 import responses
+from django.utils import translation
 
 from gateways.base import (
     GatewayAnswerInvalid,
@@ -204,22 +205,32 @@ def test_no_secret_in_exchanges_or_logs(juno_sim, recorder, caplog):
 
 
 # --- request building ----------------------------------------------------------------------------
-def test_issue_params_rates_email_and_contra_apresentacao():
+def test_issue_params_rates_and_email():
     params = client.issue_params(
-        juno_config(
-            daily_interest_percent=Decimal("0.9"), fine_percent=Decimal("25"), contra_apresentacao=True
-        ),
+        juno_config(daily_interest_percent=Decimal("0.9"), fine_percent=Decimal("25")),
         charge_request(payer=payer(name="X" * 80)),
     )
     assert params["interest"] == "20.00"  # 0.9 × 30 = 27, clamped to the API's 20
     assert params["fine"] == "20.00"
-    assert params["maxOverdueDays"] == "29"  # contra-apresentação: the longest window Juno has
+    assert params["maxOverdueDays"] == "10"
     assert "payerEmail" not in params and params["notifyPayer"] == "false"
     assert len(params["payerName"]) == 60
     assert params["payerCpfCnpj"] == "52998224725"
     assert params["notificationUrl"] == juno_config().notification_url
     assert params["paymentTypes"] == "BOLETO"
     assert params["billingAddressState"] == "SP"
+
+
+def test_options_juno_cannot_honour_are_refused_before_sending(recorder):
+    """Juno v1 has neither a contra-apresentação nor a "last day of the month" parameter: sending
+    as if it had would print due dates and deadlines the boleto does not keep."""
+    with translation.override("en"):
+        with pytest.raises(RequestInvalid, match="contra-apresentação"):
+            gateway(recorder, contra_apresentacao=True).issue(charge_request())
+        with pytest.raises(RequestInvalid, match="last day of the month"):
+            gateway(recorder).issue(charge_request(installments=3, last_day_of_month=True))
+    assert recorder.exchanges == []  # nothing was sent
+    assert client.issue_params(juno_config(), charge_request(last_day_of_month=True))  # a título: moot
 
 
 def test_issue_params_clamps_overdue_days_and_passes_email_when_asked():

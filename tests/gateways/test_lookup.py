@@ -189,3 +189,18 @@ def test_the_simulator_pages_its_listing_and_the_adapter_reads_them_all(juno_sim
     assert listing.complete
     assert sorted(c.code for c in listing.charges) == sorted(codes)
     assert juno_sim.requests_seen == 5 + 3  # five issues, three pages
+
+
+def test_the_asaas_adapter_answers_look_ups_with_the_same_result(asaas_sim):
+    """Asaas filters by reference itself: found by reference, or proved absent."""
+    from gateways.asaas.adapter import AsaasGateway
+    from tests.gateways.conftest import asaas_config
+
+    adapter = AsaasGateway(asaas_config(), base_url=asaas_sim.api_url)
+    carne = charge_request(reference="C-ASAAS", installments=3)
+    issued = adapter.issue(carne).charges
+    found = adapter.look_up(carne, due_dates=tuple(c.due_date for c in issued if c.due_date))
+    assert (found.outcome, found.matched_by) == (LookupOutcome.FOUND, "reference")
+    assert [c.code for c in found.charges] == [c.code for c in issued]
+    absent = charge_request(reference="T-NEVER")
+    assert adapter.look_up(absent, due_dates=(absent.due_date,)).outcome == LookupOutcome.PROVED_ABSENT
