@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from billing.services.billing_run import parse_month
 from billing.services.charges import new_reference
 from billing.services.dates import add_months, due_date_for
+from billing.services.descriptions import description_help, initial_description
 from core.dates import today as local_today
 from gateways.base import MAX_INSTALLMENTS
+from gateways.registry import offers_month_end_carnes
 from providers.models import BankAccount
 
 
@@ -83,16 +85,37 @@ class IssueChargeForm(OneSubmissionForm):
         label=capfirst(_("due date")), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     description = forms.CharField(
-        label=capfirst(_("description")),
-        max_length=400,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        initial="Internet [MES]/[ANO]",
-        help_text=_("[MES] and [ANO] are replaced by the due month and year when the charge is issued."),
+        label=capfirst(_("description")), max_length=600, widget=forms.Textarea(attrs={"rows": 3})
     )
+    override_reason = forms.CharField(
+        label=capfirst(_("second bill for a month already billed: why")),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text=_(
+            "Only when this customer must get a second bill for a month they already have an open or "
+            "paid one for. Kept in the charge's history with your name."
+        ),
+    )
+    carne = False
 
-    def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        today: dt.date | None = None,
+        gateway: str = "",
+        gateway_label: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.today = today or local_today()
+        description = self.fields["description"]
+        description.help_text = description_help(
+            gateway=gateway, gateway_label=gateway_label, carne=self.carne
+        )
+        description.initial = initial_description(gateway=gateway, carne=self.carne)
+        if self.carne and not offers_month_end_carnes(gateway):
+            del self.fields["last_day_of_month"]  # the gateway cannot put installments there
 
     def clean_due_date(self) -> dt.date:
         value = self.cleaned_data["due_date"]
@@ -101,10 +124,19 @@ class IssueChargeForm(OneSubmissionForm):
         return value
 
 
-class IssueCarneForm(OneSubmissionForm):
+class IssueCarneForm(IssueChargeForm):
     """A carnê for one customer (MK-Auth: "+" under *Carnê atual*)."""
 
+    carne = True
     reference_prefix = "C"
+    field_order = (
+        "installments",
+        "first_due_date",
+        "amount",
+        "last_day_of_month",
+        "description",
+        "override_reason",
+    )
 
     installments = forms.IntegerField(
         label=capfirst(_("installments")), min_value=1, max_value=MAX_INSTALLMENTS, initial=12
@@ -122,17 +154,7 @@ class IssueCarneForm(OneSubmissionForm):
     last_day_of_month = forms.BooleanField(
         label=capfirst(_("due on the last day of each month")), required=False
     )
-    description = forms.CharField(
-        label=capfirst(_("description")),
-        max_length=400,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        initial="Internet [MES]/[ANO] - parcela [PARCELA]",
-        help_text=_("[MES], [ANO] and [PARCELA] are replaced for each installment when it is issued."),
-    )
-
-    def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.today = today or local_today()
+    due_date = None  # type: ignore[assignment]  # a carnê has a first due date instead
 
     def clean_first_due_date(self) -> dt.date:
         value = self.cleaned_data["first_due_date"]

@@ -11,6 +11,7 @@ the service (``failed``) and never retried.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from celery import shared_task
@@ -18,7 +19,7 @@ from django.db import OperationalError
 
 from billing.services import billing_run_jobs, charges, cycle, service_status, sweep
 from billing.services.charge_effects import SERVICE_STATUS_REFRESH
-from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, SWEEP, backoff
+from core.queue import BACKOFF_CAP_SECONDS, CANCEL_CHARGE, ISSUE_CHARGE, RECONCILE_ACCOUNT, SWEEP, backoff
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,22 @@ MAX_RETRIES = 6
 RETRYABLE = (GatewayUnavailable, OperationalError)
 
 
+def countdown_for(exc: Exception, retries: int) -> int:
+    """The backoff, and not sooner than a throttling gateway asked (``Retry-After``), within the
+    backoff's cap (a longer wait would outlast the broker's visibility timeout; the sweep follows)."""
+    wait = backoff(retries)
+    retry_after = getattr(exc, "retry_after", None)
+    if not retry_after:
+        return wait
+    return min(max(wait, math.ceil(retry_after)), BACKOFF_CAP_SECONDS)
+
+
 def _retry_or_defer(task: Any, exc: Exception, what: str, charge_id: int) -> str:
     message = getattr(exc, "message", None) or type(exc).__name__
     if task.request.retries >= task.max_retries:
         logger.warning("%s of charge %s left for the sweep: %s", what, charge_id, message)
         return "deferred"
-    raise task.retry(exc=exc, countdown=backoff(task.request.retries))
+    raise task.retry(exc=exc, countdown=countdown_for(exc, task.request.retries))
 
 
 @shared_task(
@@ -57,6 +68,15 @@ def cancel_charge(self: Any, charge_id: int) -> str:
         return charges.charge_cancel_at_gateway(charge_id=charge_id, actor_label="task:cancel_charge").state
     except RETRYABLE as exc:
         return _retry_or_defer(self, exc, "cancel", charge_id)
+
+
+@shared_task(name=RECONCILE_ACCOUNT, acks_late=True, ignore_result=True)
+def reconcile_account(account_id: int) -> dict[str, int]:
+    """One bank account compared with its gateway now (staff's "reconcile now")."""
+    from billing.services.reconciliation import reconcile_account_now
+
+    run = reconcile_account_now(account_id=account_id)
+    return {"repaired": run.repaired, "differences": run.differences} if run else {"skipped": 1}
 
 
 @shared_task(name=SWEEP, acks_late=True, ignore_result=True)

@@ -325,7 +325,12 @@ NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
 # The daily reconciliation compares this many days of payments with each Juno account.
 RECONCILIATION_DAYS = env.int("RECONCILIATION_DAYS", default=5)
 PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=60)
+# A Mycontas charge still without its number or link this long after it was sent needs staff (the
+# return POST did not come); the same delay applies to an unknown one.
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)
+# A charge sent back to pending this many times without reaching its gateway needs staff (the tasks
+# and the hourly sweep keep trying).
+GATEWAY_UNREACHABLE_ATTEMPTS = env.int("GATEWAY_UNREACHABLE_ATTEMPTS", default=5)
 
 # --- Outbound events and FreeRADIUS (docs/collection-cycle.md) ----------------------------------
 # A delivery that keeps failing is retried with backoff for this long, then given up (staff may

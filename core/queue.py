@@ -37,6 +37,7 @@ PROCESS_NOTIFICATION = "billing.process_notification"
 DISPATCH_NOTIFICATIONS = "billing.dispatch_notifications"
 PRUNE_NOTIFICATIONS = "billing.prune_notifications"
 RECONCILE = "billing.reconcile"
+RECONCILE_ACCOUNT = "billing.reconcile_account"
 
 #: First retry waits up to this many seconds; each later one doubles the ceiling.
 BACKOFF_BASE_SECONDS = 10

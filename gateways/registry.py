@@ -45,32 +45,53 @@ def get_gateway(config: AccountConfig, recorder: ExchangeRecorder | None = None)
     return factory(config, recorder)
 
 
-def _juno_rules() -> DescriptionRules:
+def _juno_class() -> type:
     from gateways.juno.adapter import JunoGateway
 
-    return JunoGateway.description_rules
+    return JunoGateway
 
 
-def _mycontas_rules() -> DescriptionRules:
+def _mycontas_class() -> type:
     from gateways.mycontas.adapter import MycontasGateway
 
-    return MycontasGateway.description_rules
+    return MycontasGateway
 
 
-def _asaas_rules() -> DescriptionRules:
+def _asaas_class() -> type:
     from gateways.asaas.adapter import AsaasGateway
 
-    return AsaasGateway.description_rules
+    return AsaasGateway
 
 
-_RULES = {JUNO: _juno_rules, MYCONTAS: _mycontas_rules, ASAAS: _asaas_rules}
+#: The adapter classes, for what they declare without an account (options, description rules).
+_CLASSES = {JUNO: _juno_class, MYCONTAS: _mycontas_class, ASAAS: _asaas_class}
 #: For a gateway that declares nothing: no length limit known, tags expanded by billing, and none
 #: in a carnê (whether it prints one description on every installment is not known).
 UNDECLARED_RULES = DescriptionRules(carne_tags=False)
 
 
+def _declared(gateway: str, name: str, default: object) -> object:
+    factory = _CLASSES.get(gateway)
+    return getattr(factory(), name, default) if factory else default
+
+
 def description_rules(gateway: str) -> DescriptionRules:
     """What ``gateway`` prints of a charge's description, as its adapter declares (no config needed:
     billing checks a description when the charge is created, long before it is sent)."""
-    rules = _RULES.get(gateway)
-    return rules() if rules else UNDECLARED_RULES
+    rules = _declared(gateway, "description_rules", UNDECLARED_RULES)
+    return rules if isinstance(rules, DescriptionRules) else UNDECLARED_RULES
+
+
+def offers_month_end_carnes(gateway: str) -> bool:
+    """Whether ``gateway`` can put a carnê's later installments on each month's last day."""
+    return _declared(gateway, "month_end_carnes", False) is True
+
+
+def offers_contra_apresentacao(gateway: str) -> bool:
+    """Whether ``gateway`` can issue a boleto with no payment deadline (contra-apresentação)."""
+    return _declared(gateway, "contra_apresentacao", False) is True
+
+
+def supports_listing(gateway: str) -> bool:
+    """Whether ``gateway`` can list its charges (and so be reconciled and looked up)."""
+    return _declared(gateway, "supports_lookup", False) is True

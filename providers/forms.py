@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from core.documents import digits, format_document, is_valid_cnpj
+from gateways.registry import offers_contra_apresentacao
 from providers.models import MAX_DAYS_TO_UPDATE, AsaasBillingType, BankAccount, Gateway
 
 FINE_PERCENT_MAX = Decimal("2.00")
@@ -220,6 +221,15 @@ class BankAccountForm(forms.ModelForm):
                 self._require("account_code", _("A Mycontas account needs its account code."))
             if not cleaned.get("account_password"):
                 self._require("account_password", _("A Mycontas account needs its password."))
+        if gateway and cleaned.get("contra_apresentacao") and not offers_contra_apresentacao(gateway):
+            self._require(
+                "contra_apresentacao",
+                _(
+                    "%(gateway)s has no contra-apresentação: its boletos always have a due date and are "
+                    "payable late only up to the max days to update. Turn this option off."
+                )
+                % {"gateway": Gateway(gateway).label},
+            )
         return cleaned
 
 

@@ -151,7 +151,9 @@ class BankAccount(models.Model):
         help_text=_("The gateway e-mails the boleto and due-date reminders to the customer."),
     )
     contra_apresentacao = models.BooleanField(
-        _("contra-apresentação"), default=False, help_text=_("Boletos with no payment deadline.")
+        _("contra-apresentação"),
+        default=False,
+        help_text=_("Boletos with no payment deadline (Mycontas only: Juno boletos always have one)."),
     )
     max_days_to_update = models.PositiveSmallIntegerField(
         _("max days to update"),

@@ -123,6 +123,7 @@ class ChargeFactory(factory.django.DjangoModelFactory):
     bank_account = factory.LazyAttribute(lambda o: o.customer.bank_account)
     amount = Decimal("99.90")
     due_date = factory.LazyFunction(lambda: dt.date(2026, 12, 10))
+    billing_month = factory.LazyAttribute(lambda o: o.due_date.replace(day=1))
     description = "Internet [MES]/[ANO]"
     state = ChargeState.PENDING
 

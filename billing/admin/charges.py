@@ -23,6 +23,7 @@ from billing.admin.charge_actions import (
     carne_cancel_message,
 )
 from billing.admin.common import state_badge
+from billing.admin.decisions import DECISION_ACTIONS, ChargeDecisionsMixin
 from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
 from billing.admin.logs import data_table
 from billing.admin.search import search_charges
@@ -177,7 +178,9 @@ def _customer_link(customer: Any) -> str:
 
 
 @admin.register(Charge)
-class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+    ChargeDecisionsMixin, ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin
+):
     # What staff look for first: whose charge, when due, how much, where it stands, then its
     # reference. The gateway code is a key to search by (the search box takes it), not to read.
     list_display = (
@@ -207,7 +210,7 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
     actions = ("cancel_selected_charges", "retry_failed_charges")
     #: The buttons on a charge's page (billing/admin/charge_actions.py; other modules add theirs).
-    object_actions = CHARGE_ACTIONS
+    object_actions = (*CHARGE_ACTIONS, *DECISION_ACTIONS)
 
     class Media:
         js = ("core/admin/copy.js",)
@@ -230,6 +233,8 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
     audit_fields = (
         "reference",
         "state_display",
+        "attention",
+        "decision_panel",
         "environment",
         "state_changed_at",
         "error_message",
@@ -261,7 +266,16 @@ class ChargeAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, a
         ),
         (
             _("State"),
-            {"fields": ("state_changed_at", "error_message", "issue_attempts", "paid_after_cancel")},
+            {
+                "fields": (
+                    "state_changed_at",
+                    "error_message",
+                    "attention",
+                    "decision_panel",
+                    "issue_attempts",
+                    "paid_after_cancel",
+                )
+            },
         ),
         (_("At the gateway"), {"fields": gateway_fields}),
         (_("Record"), {"classes": ("collapse",), "fields": ("created_by", "created_at", "updated_at")}),

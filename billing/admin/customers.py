@@ -70,6 +70,12 @@ class CustomerAttentionFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=charges_needing_attention().values("customer_id"))
 
 
+def _gateway_of(customer: Customer) -> dict[str, str]:
+    """The issue forms speak of the customer's gateway: its description limits and tags."""
+    account = customer.bank_account
+    return {"gateway": account.gateway, "gateway_label": str(account.get_gateway_display())}
+
+
 def _issue_url(name: str) -> Any:
     return lambda customer: reverse(f"admin:customers_customer_{name}", args=[customer.pk])
 
@@ -260,6 +266,7 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
         form = IssueChargeForm(
             request.POST or None,
             today=current,
+            **_gateway_of(customer),
             initial={"amount": customer.plan_amount, "due_date": next_due_date(customer.due_day, current)},
         )
         if request.method == "POST" and form.is_valid():
@@ -306,6 +313,7 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
         form = IssueCarneForm(
             request.POST or None,
             today=current,
+            **_gateway_of(customer),
             initial={
                 "amount": customer.plan_amount,
                 "first_due_date": next_due_date(customer.due_day, current),

@@ -1,7 +1,9 @@
 """Billing models, one module per concept; import from here."""
 
 from billing.models.charges import (
+    MONTH_BILLING_STATES,
     OPEN_STATES,
+    Attention,
     Carne,
     CarneEvent,
     CarneState,
@@ -19,7 +21,9 @@ from billing.models.runs import BillingRun, BillingRunState
 from billing.models.service import TrustUnblock
 
 __all__ = [
+    "MONTH_BILLING_STATES",
     "OPEN_STATES",
+    "Attention",
     "BillingRun",
     "BillingRunState",
     "Carne",

@@ -23,10 +23,34 @@ class ChargeState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     PAID = "paid", _("Paid")
     REFUNDED = "refunded", _("Refunded")
+    #: Baixado: unpaid at its due date plus the bank account's days to write off. The portal no
+    #: longer offers it; a payment that still arrives is recorded (money never disappears).
+    WRITTEN_OFF = "written_off", _("Written off")
 
 
 #: States in which the boleto may still be paid by the subscriber.
 OPEN_STATES = (ChargeState.ISSUED, ChargeState.CANCEL_REQUESTED)
+#: States in which a charge bills its month: open, on its way, or paid. A cancelled, refunded or
+#: written-off charge leaves its month free for a new bill.
+MONTH_BILLING_STATES = (
+    ChargeState.PENDING,
+    ChargeState.ISSUING,
+    ChargeState.ISSUED,
+    ChargeState.UNKNOWN,
+    ChargeState.FAILED,
+    ChargeState.CANCEL_REQUESTED,
+    ChargeState.PAID,
+)
+
+
+class Attention(models.TextChoices):
+    """Why a charge waits for staff although its state alone would not say so."""
+
+    NONE = "", _("Nothing")
+    #: The gateway refused the cancel: the boleto is still payable there; the message says why.
+    CANCEL_REFUSED = "cancel_refused", _("The gateway refused the cancel")
+    #: The gateway could not be reached for this many attempts (GATEWAY_UNREACHABLE_ATTEMPTS).
+    UNREACHABLE = "unreachable", _("The gateway could not be reached")
 
 
 class CarneState(models.TextChoices):
@@ -105,9 +129,21 @@ class Charge(models.Model):
     installment_number = models.PositiveSmallIntegerField(_("installment"), null=True, blank=True)
     billing_month = models.DateField(
         _("billing month"),
+        help_text=_("First day of the month this charge bills (a carnê: each installment its own)."),
+    )
+    month_claim = models.DateField(
+        _("month claimed"),
         null=True,
         blank=True,
-        help_text=_("First day of the month this charge bills; at most one charge per customer and month."),
+        editable=False,
+        help_text=_(
+            "The billing month while this charge bills it: at most one charge per customer and month "
+            "claims it. Empty once cancelled, refunded or written off, or for a second bill staff "
+            "allowed with a written reason."
+        ),
+    )
+    attention = models.CharField(
+        _("needs attention because"), max_length=20, choices=Attention.choices, blank=True, default=""
     )
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
@@ -115,8 +151,11 @@ class Charge(models.Model):
     due_date = models.DateField(_("due date"))
     description = models.TextField(
         _("description"),
-        max_length=400,
-        help_text=_("Up to 4 lines; [MES], [ANO] and [PARCELA] are replaced when the charge is issued."),
+        max_length=600,
+        help_text=_(
+            "What the boleto prints. Its bank account's gateway sets the limits (Juno: 4 lines, 400 "
+            "characters; Mycontas: 5 lines of 80) and what [MES], [ANO] and [PARCELA] become."
+        ),
     )
     state = models.CharField(
         _("state"), max_length=20, choices=ChargeState.choices, default=ChargeState.PENDING
@@ -160,9 +199,9 @@ class Charge(models.Model):
         ordering = ["-due_date", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "billing_month"],
-                condition=models.Q(billing_month__isnull=False),
-                name="charge_one_per_customer_month",
+                fields=["customer", "month_claim"],
+                condition=models.Q(month_claim__isnull=False),
+                name="charge_one_claim_per_customer_month",
             ),
             models.UniqueConstraint(
                 fields=["carne", "installment_number"],
@@ -179,6 +218,10 @@ class Charge(models.Model):
             models.Index(fields=["gateway_code"], name="charge_gateway_code_idx"),
             models.Index(fields=["customer", "due_date"], name="charge_customer_due_idx"),
             models.Index(fields=["created_at"], name="charge_created_idx"),
+            models.Index(fields=["customer", "billing_month"], name="charge_customer_month_idx"),
+            models.Index(
+                fields=["attention"], condition=~models.Q(attention=""), name="charge_attention_idx"
+            ),
             # Covers the admin dashboard's per-account monthly aggregates (billing.selectors.dashboard):
             # read from the index alone, without visiting the rows.
             models.Index(fields=["due_date", "bank_account", "state", "amount"], name="charge_dashboard_idx"),

@@ -34,6 +34,10 @@ class DifferenceKind(models.TextChoices):
     MISSING_THERE = "missing_there", _("Missing at the gateway")
     AMOUNT_DIFFERS = "amount_differs", _("Amount differs")
     STATE_DIFFERS = "state_differs", _("State differs")
+    #: An open charge here that the gateway lists as cancelled: cancelled here too.
+    CANCELLED_THERE = "cancelled_there", _("Cancelled at the gateway")
+    #: An open charge here that a complete listing of its due date does not hold (reported only).
+    NOT_LISTED = "not_listed", _("Not listed by the gateway")
 
 
 class ReconciliationDifference(models.Model):

@@ -14,7 +14,7 @@ from billing.services import overdue_policy as policy
 from billing.services import service_status
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
-from billing.services.descriptions import expand_description
+from billing.services.descriptions import printed_lines
 from core.links import safe_gateway_link
 from customers.documents import mask_document
 from customers.models import Customer, CustomerStatus, StatusCause
@@ -38,8 +38,11 @@ class OpenCharge:
     #: The boleto's and the carnê's pages at the gateway, "" unless core.links allows them.
     boleto_link: str
     carne_link: str
-    #: The description as the boleto prints it ([MES] and [ANO] are the month and year of issue).
+    #: The description as the boleto prints it (see billing.services.descriptions).
     description_lines: tuple[str, ...]
+    #: Issued, but the gateway has not yet told us the boleto's link or linha digitável (Mycontas
+    #: sends them in its return POST): the portal says it is being prepared.
+    preparing: bool = False
 
     @property
     def has_late_fees(self) -> bool:
@@ -87,21 +90,25 @@ def portal_customer(token: str) -> Customer | None:
 
 
 def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
+    boleto_link = safe_gateway_link(charge.bank_account.gateway, charge.link)
     return OpenCharge(
         charge=charge,
         amount_due_today=charge_amount_due(charge, on=today),
         overdue=is_overdue(charge, on=today),
         has_due_date=not charge.bank_account.contra_apresentacao,
-        boleto_link=safe_gateway_link(charge.bank_account.gateway, charge.link),
+        boleto_link=boleto_link,
         carne_link=safe_gateway_link(
             charge.bank_account.gateway,
             charge.installment_link or (charge.carne.installment_link if charge.carne else ""),
         ),
-        description_lines=expand_description(
+        description_lines=printed_lines(
             charge.description,
+            gateway=charge.bank_account.gateway,
+            due_date=charge.due_date,
+            installment=charge.installment_number or 1,
             issued_on=timezone.localdate(charge.created_at),
-            installment=charge.installment_number,
         ),
+        preparing=not (boleto_link or charge.linha_digitavel),
     )
 
 

@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 from billing.models import OPEN_STATES, Carne, Charge
 from billing.printing.barcode import BARCODE_DIGITS, itf_svg
 from billing.services.amounts import charge_amount_due, is_overdue
-from billing.services.descriptions import expand_description
+from billing.services.descriptions import printed_lines
 from customers.documents import digits, format_document, format_postcode, mask_document
 from gateways.brazil import barcode_from_linha, is_valid_linha_digitavel
 from providers.models import Provider
@@ -98,10 +98,12 @@ def _slip(charge: Charge, *, provider: Provider | None, today: dt.date, masked: 
         payer_name=charge.customer.name,
         payer_document=(mask_document if masked else format_document)(charge.customer.document),
         payer_address=_address(charge),
-        description_lines=expand_description(
+        description_lines=printed_lines(
             charge.description,
+            gateway=account.gateway,
+            due_date=charge.due_date,
+            installment=charge.installment_number or 1,
             issued_on=timezone.localdate(charge.created_at),
-            installment=charge.installment_number,
         ),
         installment_label=(
             f"{charge.installment_number}/{carne.installments}" if carne and charge.installment_number else ""

@@ -43,7 +43,8 @@ from django.utils.translation import gettext_noop
 
 from billing.models import Charge, ChargeEvent, ChargeState
 from billing.services import charges, sweep
-from billing.services.dates import due_date_for, next_business_day
+from billing.services.dates import add_months, due_date_for, next_business_day
+from billing.services.descriptions import default_carne_description
 from core.dates import today
 from core.errors import ApplicationError
 from core.queue import ISSUE_CHARGE, enqueue
@@ -273,7 +274,12 @@ def _titulos_batch(
     charge_rows = _Rows(
         Charge,
         varying=("reference", "customer_id", "bank_account_id", "amount", "due_date"),
-        constants={"description": default_description(month), "billing_month": month, "state": S.PENDING},
+        constants={
+            "description": default_description(month),
+            "billing_month": month,
+            "month_claim": month,
+            "state": S.PENDING,
+        },
     )
     event_rows = _Rows(
         ChargeEvent,
@@ -339,10 +345,13 @@ def _carnes_batch(
             result.tally(account_id).created += CARNE_INSTALLMENTS
             result.tally(account_id).amount += amount * CARNE_INSTALLMENTS
         return
-    customers = Customer.objects.in_bulk([c for c, _a, _d, _m in todo])
-    description = _("Monthly fee, installment [PARCELA]")
+    customers = Customer.objects.select_related("bank_account").in_bulk([c for c, _a, _d, _m in todo])
+    last_month = add_months(month, CARNE_INSTALLMENTS - 1)
     for customer_id, account_id, due, amount in todo:
         customer = customers[customer_id]
+        description = default_carne_description(
+            gateway=customer.bank_account.gateway, first_month=month, last_month=last_month
+        )
         try:
             with transaction.atomic():
                 carne = charges.carne_create(
@@ -351,7 +360,7 @@ def _carnes_batch(
                     amount=customer.plan_amount,
                     first_due_date=due,
                     description=description,
-                    billing_months=True,
+                    first_billing_month=month,
                     enqueue=False,
                 )
         except (IntegrityError, ApplicationError) as exc:

@@ -17,26 +17,35 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Carne, CarneState, Charge, ChargeState, GatewayCustomer
+from billing.models import (
+    MONTH_BILLING_STATES,
+    Attention,
+    Carne,
+    CarneState,
+    Charge,
+    ChargeEvent,
+    ChargeState,
+    GatewayCustomer,
+)
 from billing.services.dates import add_months
-from billing.services.descriptions import expand_description
+from billing.services.descriptions import description_problems, lines_to_send
 from billing.services.gateway_access import gateway_for
 from billing.services.transitions import carne_transition, note, recorded_user, transition
 from core import queue
 from core.dates import today
 from core.errors import ApplicationError
-from core.links import gateway_link_allowed
+from core.links import gateway_link_allowed, safe_gateway_link
 from customers.models import Customer
 from gateways.base import (
     MAX_INSTALLMENTS,
@@ -51,10 +60,12 @@ from gateways.base import (
     OperationUnsupported,
     Payer,
 )
+from gateways.registry import offers_month_end_carnes
 from providers.models import BankAccount, Gateway
 
 logger = logging.getLogger(__name__)
 S = ChargeState
+T = TypeVar("T")
 
 
 def new_reference(prefix: str) -> str:
@@ -74,20 +85,11 @@ class AlreadyIssued(ApplicationError):
         self.existing = existing
 
 
-@contextmanager
-def _once(model: type[Charge] | type[Carne], reference: str) -> Iterator[None]:
-    """Raise :class:`AlreadyIssued` when ``reference`` exists, before the block or by its insert
-    losing the race to a concurrent submit of the same form (the unique reference decides)."""
+def _refuse_reused(model: type[Charge] | type[Carne], reference: str) -> None:
+    """Raise :class:`AlreadyIssued` when a staff form's ``reference`` was already used."""
     existing = model._default_manager.filter(reference=reference).first()
     if existing is not None:
         raise AlreadyIssued(existing)
-    try:
-        yield
-    except IntegrityError:
-        existing = model._default_manager.filter(reference=reference).first()
-        if existing is None:
-            raise
-        raise AlreadyIssued(existing) from None
 
 
 def _check_amount(amount: Decimal) -> Decimal:
@@ -95,6 +97,92 @@ def _check_amount(amount: Decimal) -> Decimal:
     if amount <= 0:
         raise ApplicationError(_("The amount must be greater than zero."))
     return amount
+
+
+def _check_description(customer: Customer, description: str, *, installments: int) -> None:
+    account = customer.bank_account
+    problems = description_problems(
+        description,
+        gateway=account.gateway,
+        gateway_label=str(Gateway(account.gateway).label),
+        installments=installments,
+    )
+    if problems:
+        raise ApplicationError(" ".join(problems))
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def billed_months(*, customer: Customer, months: Sequence[dt.date]) -> list[Charge]:
+    """The customer's charges that bill any of ``months`` and are open, on their way or paid."""
+    return list(
+        Charge.objects.filter(
+            customer=customer, billing_month__in=set(months), state__in=MONTH_BILLING_STATES
+        ).order_by("billing_month", "id")
+    )
+
+
+def _month_label(month: dt.date) -> str:
+    return month.strftime("%m/%Y")
+
+
+def _overlap_message(customer: Customer, overlapping: Sequence[Charge]) -> str:
+    months = sorted({c.billing_month for c in overlapping})
+    return _(
+        "%(customer)s already has a bill for %(months)s: %(references)s. Cancel it first, or give a "
+        "reason to issue a second bill for the same month."
+    ) % {
+        "customer": customer.name,
+        "months": ", ".join(_month_label(m) for m in months),
+        "references": ", ".join(c.reference for c in overlapping),
+    }
+
+
+def _claims(
+    customer: Customer, months: Sequence[dt.date], override_reason: str
+) -> tuple[list[dt.date | None], str]:
+    """Which month each new charge claims, and the history note of a second bill staff allowed.
+
+    Refuses (naming the charges) when a month is already billed and no reason is given.
+    """
+    overlapping = billed_months(customer=customer, months=months)
+    if not overlapping:
+        return list(months), ""
+    if not override_reason.strip():
+        raise ApplicationError(_overlap_message(customer, overlapping))
+    taken = {c.billing_month for c in overlapping}
+    note_text = _(
+        "Second bill for %(months)s (already billed by %(references)s), allowed by staff: %(reason)s"
+    ) % {
+        "months": ", ".join(_month_label(m) for m in sorted(taken)),
+        "references": ", ".join(c.reference for c in overlapping),
+        "reason": override_reason.strip(),
+    }
+    return [None if month in taken else month for month in months], note_text
+
+
+def _saved_with_claims(
+    save: Callable[[], T],
+    *,
+    customer: Customer,
+    months: Sequence[dt.date],
+    model: type[Charge] | type[Carne],
+    reference: str,
+) -> T:
+    """Run ``save`` in its own transaction. An insert that loses a race is explained: to a second
+    submit of the same form (its reference is taken: :class:`AlreadyIssued`), or to another request
+    that claimed one of these months meanwhile (refused like any overlap)."""
+    try:
+        with transaction.atomic():
+            return save()
+    except IntegrityError:
+        _refuse_reused(model, reference)
+        overlapping = billed_months(customer=customer, months=months)
+        if not overlapping:
+            raise
+        raise ApplicationError(_overlap_message(customer, overlapping)) from None
 
 
 def charge_create(
@@ -105,19 +193,31 @@ def charge_create(
     description: str,
     created_by: AbstractBaseUser | None = None,
     billing_month: dt.date | None = None,
+    override_reason: str = "",
     enqueue: bool = True,
     reference: str | None = None,
 ) -> Charge:
     """A new ``pending`` título; with ``enqueue`` the issue task runs once this commits.
 
+    It bills ``billing_month`` (the due date's month unless given). A month the customer already
+    has an open or paid bill for is refused, naming that bill, unless staff give
+    ``override_reason``: then the título is created without claiming the month and the reason
+    goes into its history. The database keeps one claim per customer and month.
+
     ``reference`` (a staff form's, chosen when the form was shown) makes a repeated submit harmless:
-    :class:`AlreadyIssued` names the título that reference already created.
+    :class:`AlreadyIssued` names the título that reference already created (checked first, so a
+    repeated submit is never mistaken for a second bill of the month).
     """
     amount = _check_amount(amount)
     if due_date < today():
         raise ApplicationError(_("The due date cannot be in the past."))
+    _check_description(customer, description, installments=1)
     reference = reference or new_reference("T")
-    with _once(Charge, reference), transaction.atomic():
+    _refuse_reused(Charge, reference)
+    month = month_of(billing_month or due_date)
+    (claim,), note_text = _claims(customer, [month], override_reason)
+
+    def save() -> Charge:
         charge = Charge(
             reference=reference,
             customer=customer,
@@ -125,15 +225,25 @@ def charge_create(
             amount=amount,
             due_date=due_date,
             description=description,
-            billing_month=billing_month,
+            billing_month=month,
+            month_claim=claim,
             created_by=recorded_user(created_by),
         )
         charge.full_clean(exclude=["customer", "bank_account", "created_by"])
         charge.save()
-        _record_creation(charge, created_by)
+        _record_creation(charge, created_by, note_text)
         if enqueue:
             queue.enqueue(queue.ISSUE_CHARGE, charge.pk)
-    return charge
+        return charge
+
+    return _saved_with_claims(save, customer=customer, months=[month], model=Charge, reference=reference)
+
+
+def _installment_due_dates(first: dt.date, installments: int, *, last_day_of_month: bool) -> list[dt.date]:
+    return [
+        first if number == 0 else add_months(first, number, last_day_of_month=last_day_of_month)
+        for number in range(installments)
+    ]
 
 
 def carne_create(
@@ -145,14 +255,17 @@ def carne_create(
     description: str,
     last_day_of_month: bool = False,
     created_by: AbstractBaseUser | None = None,
-    billing_months: bool = False,
+    first_billing_month: dt.date | None = None,
+    override_reason: str = "",
     enqueue: bool = True,
     reference: str | None = None,
 ) -> Carne:
     """A carnê of ``installments`` pending charges due monthly from ``first_due_date``.
 
-    With ``billing_months`` each installment claims its month in the one-charge-per-customer-and-
-    month constraint (the monthly billing run sets it; a carnê made by hand does not).
+    Every installment bills its own month: ``first_billing_month`` (the first due date's month
+    unless given) and the following ones. Months already billed are refused as in
+    :func:`charge_create`, naming the bills, unless staff give ``override_reason``.
+    "Due on the last day of each month" is refused for a gateway that cannot print it (Juno).
     ``reference`` works as :func:`charge_create`'s does.
     """
     amount = _check_amount(amount)
@@ -162,9 +275,24 @@ def carne_create(
         )
     if first_due_date < today():
         raise ApplicationError(_("The due date cannot be in the past."))
-    actor = recorded_user(created_by)
+    if last_day_of_month and not offers_month_end_carnes(customer.bank_account.gateway):
+        raise ApplicationError(
+            _(
+                '%(gateway)s has no "last day of the month" option: its installments fall on the '
+                "first one's day each month. Issue the carnê without that option."
+            )
+            % {"gateway": Gateway(customer.bank_account.gateway).label}
+        )
+    _check_description(customer, description, installments=installments)
+    dues = _installment_due_dates(first_due_date, installments, last_day_of_month=last_day_of_month)
+    first_month = month_of(first_billing_month or first_due_date)
+    months = [add_months(first_month, number) for number in range(installments)]
     reference = reference or new_reference("C")
-    with _once(Carne, reference), transaction.atomic():
+    _refuse_reused(Carne, reference)
+    claims, note_text = _claims(customer, months, override_reason)
+    actor = recorded_user(created_by)
+
+    def save() -> Carne:
         carne = Carne.objects.create(
             reference=reference,
             customer=customer,
@@ -174,47 +302,41 @@ def carne_create(
             first_due_date=first_due_date,
             last_day_of_month=last_day_of_month,
         )
-        charges = []
-        for number in range(1, installments + 1):
-            due = (
-                first_due_date
-                if number == 1
-                else add_months(first_due_date, number - 1, last_day_of_month=last_day_of_month)
+        Charge.objects.bulk_create(
+            Charge(
+                reference=f"{carne.reference}-{number:02d}",
+                customer=customer,
+                bank_account_id=customer.bank_account_id,
+                carne=carne,
+                installment_number=number,
+                amount=amount,
+                due_date=due,
+                description=description,
+                billing_month=month,
+                month_claim=claim,
+                created_by=actor,
             )
-            charges.append(
-                Charge(
-                    reference=f"{carne.reference}-{number:02d}",
-                    customer=customer,
-                    bank_account_id=customer.bank_account_id,
-                    carne=carne,
-                    installment_number=number,
-                    amount=amount,
-                    due_date=due,
-                    description=description,
-                    billing_month=due.replace(day=1) if billing_months else None,
-                    created_by=actor,
-                )
-            )
-        Charge.objects.bulk_create(charges)
+            for number, (due, month, claim) in enumerate(zip(dues, months, claims, strict=True), start=1)
+        )
         for charge in carne.installment_charges.all():
-            _record_creation(charge, created_by)
+            _record_creation(charge, created_by, note_text)
         if enqueue:
             queue.enqueue(
                 queue.ISSUE_CHARGE,
                 carne.installment_charges.order_by("installment_number").values_list("pk", flat=True)[0],
             )
-    return carne
+        return carne
+
+    return _saved_with_claims(save, customer=customer, months=months, model=Carne, reference=reference)
 
 
-def _record_creation(charge: Charge, actor: AbstractBaseUser | None) -> None:
-    from billing.models import ChargeEvent
-
+def _record_creation(charge: Charge, actor: AbstractBaseUser | None, note_text: str = "") -> None:
     ChargeEvent.objects.create(
         charge=charge,
         from_state="",
         to_state=charge.state,
         actor=recorded_user(actor),
-        reason=_("Created"),
+        reason=f"{_('Created')}. {note_text}" if note_text else _("Created"),
     )
 
 
@@ -276,19 +398,26 @@ def _request_for(group: Sequence[Charge]) -> ChargeRequest:
         reference=carne.reference if carne else first.reference,
         amount=first.amount,
         due_date=first.due_date,
-        description_lines=expand_description(first.description, issued_on=today(), installments=len(group)),
+        description_lines=lines_to_send(
+            first.description,
+            gateway=first.bank_account.gateway,
+            due_date=first.due_date,
+            installment=first.installment_number or 1,
+        ),
         payer=_payer(first.customer, first.bank_account),
         installments=len(group),
         last_day_of_month=bool(carne and carne.last_day_of_month),
     )
 
 
-def _issued_fields(issued: IssuedCharge) -> dict[str, Any]:
+def _issued_fields(issued: IssuedCharge, gateway: str) -> dict[str, Any]:
+    """What the gateway answered for one boleto; a link not on the gateway's own domains is not
+    kept as a link (it stays readable for staff in the payload)."""
     return {
         "gateway_code": issued.code[:64],
-        "link": issued.link[:500],
-        "checkout_url": issued.checkout_url[:500],
-        "installment_link": issued.installment_link[:500],
+        "link": safe_gateway_link(gateway, issued.link)[:500],
+        "checkout_url": safe_gateway_link(gateway, issued.checkout_url)[:500],
+        "installment_link": safe_gateway_link(gateway, issued.installment_link)[:500],
         "linha_digitavel": issued.linha_digitavel[:60],
         "barcode": issued.barcode[:60],
         "gateway_bank_account": issued.bank_account[:60],
@@ -297,6 +426,7 @@ def _issued_fields(issued: IssuedCharge) -> dict[str, Any]:
         "pix_expires_at": issued.pix_expires_at,
         "gateway_payload": dict(issued.raw),
         "error_message": "",
+        "attention": "",
     }
 
 
@@ -309,20 +439,53 @@ def _match(group: Sequence[Charge], charges: Sequence[IssuedCharge]) -> list[Iss
     return [ordered[i] if i < len(ordered) else None for i in range(len(group))]
 
 
+def _gateway_terms(charge: Charge, issued: IssuedCharge) -> tuple[dict[str, Any], str]:
+    """The due date and amount the gateway holds, where they differ from ours, and a note saying so.
+
+    The boleto is what the subscriber pays: when the gateway answers another due date (a weekend
+    moved) or amount, the gateway's is kept here, and the history says what was asked.
+    """
+    fields: dict[str, Any] = {}
+    notes = []
+    if issued.due_date and issued.due_date != charge.due_date:
+        fields["due_date"] = issued.due_date
+        notes.append(
+            _("due date %(asked)s asked, %(kept)s at the gateway")
+            % {"asked": charge.due_date.strftime("%d/%m/%Y"), "kept": issued.due_date.strftime("%d/%m/%Y")}
+        )
+    if issued.amount is not None and issued.amount.quantize(Decimal("0.01")) != charge.amount:
+        fields["amount"] = issued.amount.quantize(Decimal("0.01"))
+        notes.append(
+            _("amount %(asked)s asked, %(kept)s at the gateway")
+            % {"asked": charge.amount, "kept": fields["amount"]}
+        )
+    if not notes:
+        return fields, ""
+    return fields, _("The gateway's terms are kept: %(differences)s.") % {"differences": "; ".join(notes)}
+
+
 def _apply_issued(
     group: Sequence[Charge], charges: Sequence[IssuedCharge], *, actor_label: str, reason: str
 ) -> None:
     for charge, issued in zip(group, _match(group, charges), strict=True):
-        fields = _issued_fields(issued) if issued else {"error_message": ""}
+        fields = _issued_fields(issued, charge.bank_account.gateway) if issued else {"error_message": ""}
+        terms, terms_note = _gateway_terms(charge, issued) if issued else ({}, "")
+        fields.update(terms)
         if charge.state in (S.ISSUING, S.UNKNOWN):
-            transition(charge, S.ISSUED, actor_label=actor_label, reason=reason, **fields)
+            why = f"{reason}. {terms_note}" if terms_note else reason
+            transition(charge, S.ISSUED, actor_label=actor_label, reason=why, **fields)
         elif issued:  # already moved on (e.g. paid by an early notification): keep what the gateway said
             for name, value in fields.items():
                 setattr(charge, name, value)
             charge.save(update_fields=[*fields, "updated_at"])
+            if terms_note:
+                note(charge, terms_note, actor_label=actor_label)
     carne = group[0].carne
-    if carne and charges and charges[0].installment_link and not carne.installment_link:
-        carne.installment_link = charges[0].installment_link[:500]
+    carne_link = (
+        safe_gateway_link(group[0].bank_account.gateway, charges[0].installment_link) if charges else ""
+    )
+    if carne and carne_link and not carne.installment_link:
+        carne.installment_link = carne_link[:500]
         carne.save(update_fields=["installment_link"])
 
 
@@ -418,6 +581,15 @@ def _set_group(
             transition(charge, to_state, actor_label=actor_label, reason=reason, **fields)
 
 
+def _unreachable_attention(group: Sequence[Charge], error: GatewayUnavailable) -> str:
+    """Back to ``pending`` without reaching the gateway, again: after GATEWAY_UNREACHABLE_ATTEMPTS
+    attempts staff are told (the tasks and the sweep keep trying). A throttling answer reached it."""
+    attempts = max(c.issue_attempts for c in group)
+    if error.throttled or attempts < settings.GATEWAY_UNREACHABLE_ATTEMPTS:
+        return group[0].attention
+    return Attention.UNREACHABLE
+
+
 def _start_issue(charge_id: int, actor_label: str) -> tuple[Charge, ChargeRequest | None, BankAccount | None]:
     """Step 1: lock the group and move it ``pending → issuing``; (charge, None, None) if not pending."""
     with transaction.atomic():
@@ -467,7 +639,12 @@ def charge_issue(*, charge_id: int, actor_label: str = "issue") -> Charge:
             _apply_issued(group, result.charges, actor_label=actor_label, reason=_issued_reason(result))
         elif isinstance(error, GatewayUnavailable) and not error.maybe_sent:
             _set_group(
-                group, S.PENDING, actor_label=actor_label, reason=error.message, error_message=error.message
+                group,
+                S.PENDING,
+                actor_label=actor_label,
+                reason=error.message,
+                error_message=error.message,
+                attention=_unreachable_attention(group, error),
             )
         elif isinstance(error, GatewayUnavailable | GatewayAnswerInvalid):
             _set_group(
@@ -501,7 +678,7 @@ def _candidate_record(candidate: IssuedCharge) -> dict[str, object]:
         "amount": str(candidate.amount) if candidate.amount is not None else "",
         "payer_document": candidate.payer_document,
         "description": candidate.description,
-        "link": candidate.link,
+        "link": candidate.link,  # shown as text; a link only where gateway_link_allowed
         "linha_digitavel": candidate.linha_digitavel,
         "status": candidate.status,
         "raw": dict(candidate.raw),
@@ -638,7 +815,8 @@ def charge_adopt_candidate(
         why = _("Found at the gateway: staff marked charge %(code)s as this one") % {"code": code}
         if note_text.strip():
             why = f"{why} ({note_text.strip()})"
-        transition(locked, S.ISSUED, actor=actor, reason=why, **_issued_fields(issued))
+        fields = _issued_fields(issued, locked.bank_account.gateway)
+        transition(locked, S.ISSUED, actor=actor, reason=why, **fields)
     return locked
 
 
@@ -765,38 +943,132 @@ def carne_request_cancel(
 
 
 def charge_cancel_at_gateway(*, charge_id: int, actor_label: str = "cancel") -> Charge:
-    """Send the cancel of a ``cancel_requested`` charge. Idempotent; transport errors propagate."""
+    """Send the cancel of a ``cancel_requested`` charge. Idempotent; transport errors propagate.
+
+    A cancel the gateway refuses (say "Cobrança inválida") leaves the charge ``cancel_requested``
+    with the gateway's message and marked as needing attention: the boleto may still be payable
+    there, so it never goes quietly back to ``issued``, and the sweep does not resend the cancel.
+    Staff resend it (:func:`charge_retry_cancel`) or withdraw it (:func:`charge_withdraw_cancel`).
+    """
     with transaction.atomic():
         charge = (
             Charge.objects.select_for_update(of=CHARGE_ROWS).select_related("bank_account").get(pk=charge_id)
         )
-        if charge.state != S.CANCEL_REQUESTED:
+        if charge.state != S.CANCEL_REQUESTED or charge.attention == Attention.CANCEL_REFUSED:
             return charge
         account, code = charge.bank_account, charge.gateway_code
 
     gateway = gateway_for(account, charge_id=charge_id)
-    outcome: tuple[str, str] = (S.CANCELLED, _("Cancelled at the gateway"))
+    refused = ""
+    why = _("Cancelled at the gateway")
     if code:
         try:
             gateway.cancel(code)
         except OperationUnsupported as exc:
-            outcome = (S.CANCELLED, exc.message)
+            why = exc.message
         except GatewayUnavailable:
             raise
         except GatewayError as exc:
-            outcome = (S.ISSUED, _("The gateway refused the cancel: %(error)s") % {"error": exc.message})
+            refused = exc.message
     else:
-        outcome = (S.CANCELLED, _("No gateway code: nothing to cancel at the gateway"))
+        why = _("No gateway code: nothing to cancel at the gateway")
 
     with transaction.atomic():
         charge = Charge.objects.select_for_update().get(pk=charge_id)
-        if charge.state == S.CANCEL_REQUESTED:
-            to_state, why = outcome
+        if charge.state != S.CANCEL_REQUESTED:
+            return charge
+        if refused:
+            charge.attention, charge.error_message = Attention.CANCEL_REFUSED, refused
+            charge.save(update_fields=["attention", "error_message", "updated_at"])
+            note(
+                charge,
+                _("The gateway refused the cancel: %(error)s. The boleto may still be payable there.")
+                % {"error": refused},
+                actor_label=actor_label,
+            )
+        else:
             transition(
                 charge,
-                to_state,
+                S.CANCELLED,
                 actor_label=actor_label,
                 reason=why,
-                error_message="" if to_state == S.CANCELLED and why == _("Cancelled at the gateway") else why,
+                error_message="" if why == _("Cancelled at the gateway") else why,
+                attention="",
             )
     return charge
+
+
+def _locked_refused_cancel(charge: Charge) -> Charge:
+    locked = Charge.objects.select_for_update().get(pk=charge.pk)
+    if locked.state != S.CANCEL_REQUESTED or locked.attention != Attention.CANCEL_REFUSED:
+        raise ApplicationError(
+            _("Charge %(reference)s has no refused cancel to decide on.") % {"reference": locked.reference}
+        )
+    return locked
+
+
+def charge_retry_cancel(
+    *, charge: Charge, actor: AbstractBaseUser | None = None, enqueue: bool = True
+) -> Charge:
+    """Staff: send a cancel the gateway refused once more (after fixing the cause at the gateway)."""
+    with transaction.atomic():
+        locked = _locked_refused_cancel(charge)
+        locked.attention = ""
+        locked.save(update_fields=["attention", "updated_at"])
+        note(locked, _("Cancel sent to the gateway again"), actor=actor)
+        if enqueue:
+            queue.enqueue(queue.CANCEL_CHARGE, locked.pk)
+    return locked
+
+
+def charge_withdraw_cancel(*, charge: Charge, actor: AbstractBaseUser | None = None, reason: str) -> Charge:
+    """Staff: the gateway refused the cancel and the boleto stays payable: keep it ``issued``."""
+    if not reason.strip():
+        raise ApplicationError(_("Say why the charge stays issued."))
+    with transaction.atomic():
+        locked = _locked_refused_cancel(charge)
+        transition(
+            locked,
+            S.ISSUED,
+            actor=actor,
+            reason=_("Cancel withdrawn by staff after the gateway refused it: %(reason)s")
+            % {"reason": reason.strip()},
+            attention="",
+            error_message="",
+        )
+    return locked
+
+
+# --- writing off ---------------------------------------------------------------------------------
+def charges_write_off(*, on: dt.date | None = None, actor_label: str = "write_off") -> int:
+    """Baixa: an issued boleto still unpaid on its due date plus the account's days to write off.
+
+    It becomes ``written_off`` with its history: the portal stops offering it and the
+    reconciliation leaves it. Nothing is sent to the gateway (after the account's days to accept
+    late payment the boleto is no longer payable there anyway); a payment that still arrives is
+    recorded and marks it paid. A contra-apresentação boleto has no deadline and is never written
+    off. Returns how many were written off.
+    """
+    day = on or today()
+    written = 0
+    accounts = BankAccount.objects.filter(contra_apresentacao=False).values_list("pk", "days_to_write_off")
+    for account_id, days in accounts:
+        limit = day - dt.timedelta(days=days)
+        due = Charge.objects.filter(bank_account_id=account_id, state=S.ISSUED, due_date__lt=limit)
+        for charge_id in due.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                charge = Charge.objects.select_for_update().get(pk=charge_id)
+                if charge.state != S.ISSUED or charge.due_date >= limit:
+                    continue
+                transition(
+                    charge,
+                    S.WRITTEN_OFF,
+                    actor_label=actor_label,
+                    reason=_(
+                        "Written off: unpaid %(days)d day(s) after its due date %(due)s (the bank "
+                        "account's days to write off)"
+                    )
+                    % {"days": days, "due": charge.due_date.strftime("%d/%m/%Y")},
+                )
+                written += 1
+    return written

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from billing.models import Carne, CarneState
 from billing.services import billing_run, charges, leases
 from billing.services.dates import add_months, due_date_for, next_business_day
+from billing.services.descriptions import default_carne_description
 from core.dates import today as sao_paulo_today
 from core.errors import ApplicationError
 from customers.models import BILLED_STATUSES, BillingType
@@ -139,8 +140,12 @@ def carnes_renew(*, today: dt.date, dispatch: bool = True, errors: list[str] | N
                     installments=billing_run.CARNE_INSTALLMENTS,
                     amount=customer.plan_amount,
                     first_due_date=due,
-                    description=_("Monthly fee, installment [PARCELA]"),
-                    billing_months=True,
+                    description=default_carne_description(
+                        gateway=customer.bank_account.gateway,
+                        first_month=first_month,
+                        last_month=add_months(first_month, billing_run.CARNE_INSTALLMENTS - 1),
+                    ),
+                    first_billing_month=first_month,
                     enqueue=dispatch,
                 )
         except (IntegrityError, ApplicationError) as exc:  # a month already billed: nothing twice

@@ -1,10 +1,18 @@
-"""The daily reconciliation: each active Juno account's paid charges at the gateway against ours.
+"""The daily reconciliation: each active Juno account's charges at the gateway against ours.
 
 A notification can be lost (our server down for longer than the gateway retries, a URL typed wrong
-in the gateway's panel). Once a day every active Juno account lists the charges paid over the last
-``RECONCILIATION_DAYS`` days; a payment the gateway has and we do not is applied through the same
-payment service the notifications use (``source="reconciliation"``), and every difference is kept
-as a :class:`ReconciliationDifference` under a :class:`ReconciliationRun` for staff.
+in the gateway's panel), and staff can cancel a boleto in the gateway's own panel. Once a day (and
+on demand, "reconcile now" on a bank account) every active Juno account is compared twice:
+
+- the charges paid over the last ``RECONCILIATION_DAYS`` days: a payment the gateway has and we do
+  not is applied through the same payment service the notifications use (``source=
+  "reconciliation"``);
+- every charge open here (issued or cancel requested), listed by its due dates: one the gateway
+  lists as cancelled is cancelled here ("Cancelled at the gateway"); one paid there with no
+  notification gets its payment recorded, once, through the same service; one a complete listing
+  does not hold is reported. A written-off charge is not open: the comparison leaves it.
+
+Every difference is kept as a :class:`ReconciliationDifference` under a :class:`ReconciliationRun`.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import (
+    OPEN_STATES,
     Charge,
     ChargeState,
     DifferenceKind,
@@ -29,6 +39,7 @@ from billing.services import leases
 from billing.services.amounts import CENT
 from billing.services.gateway_access import gateway_for
 from billing.services.payments import SOURCE_RECONCILIATION, payment_record, with_charge
+from billing.services.transitions import transition
 from core.dates import today as local_today
 from gateways.base import JUNO, GatewayError, IssuedCharge, PaymentDetails
 from providers.models import BankAccount, Gateway
@@ -169,6 +180,78 @@ def _compare_one(
         run.repaired += int(repaired)
 
 
+#: Open charges are listed a month of due dates at a time: answers stay small, and only months that
+#: hold an open charge are asked for.
+OPEN_WINDOW_DAYS = 31
+
+
+def _due_windows(due_dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive windows of at most OPEN_WINDOW_DAYS covering every date given."""
+    windows: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(due_dates)):
+        if windows and day <= windows[-1][1]:
+            continue
+        windows.append((day, day + dt.timedelta(days=OPEN_WINDOW_DAYS - 1)))
+    return windows
+
+
+def _cancel_here(run: ReconciliationRun, charge: Charge, listed: IssuedCharge) -> None:
+    with transaction.atomic():
+        locked = Charge.objects.select_for_update().get(pk=charge.pk)
+        if locked.state not in OPEN_STATES:
+            return
+        transition(
+            locked,
+            S.CANCELLED,
+            actor_label="reconcile",
+            reason=_("Cancelled at the gateway (code %(code)s): cancelled here too") % {"code": listed.code},
+            attention="",
+            error_message="",
+        )
+    _difference(
+        run,
+        DifferenceKind.CANCELLED_THERE,
+        charge=charge,
+        payment_id="",
+        detail=_("The gateway lists charge %(code)s as cancelled; it was %(state)s here.")
+        % {"code": listed.code, "state": S(charge.state).label},
+        repaired=True,
+    )
+    run.repaired += 1
+
+
+def _compare_open_charges(run: ReconciliationRun, account: BankAccount) -> int:
+    """Every charge open here against the gateway's listing of its due dates; returns how many."""
+    gateway = gateway_for(account)
+    open_charges = list(
+        Charge.objects.filter(bank_account=account, state__in=OPEN_STATES)
+        .exclude(gateway_code="")
+        .order_by("due_date", "pk")
+    )
+    for due_from, due_to in _due_windows(c.due_date for c in open_charges):
+        listing = gateway.list_due(due_from=due_from, due_to=due_to)
+        by_code = {c.code: c for c in listing.charges}
+        for charge in (c for c in open_charges if due_from <= c.due_date <= due_to):
+            listed = by_code.get(charge.gateway_code)
+            if listed is None:
+                if listing.complete:
+                    _difference(
+                        run,
+                        DifferenceKind.NOT_LISTED,
+                        charge=charge,
+                        payment_id="",
+                        detail=_("Open here with code %(code)s; the gateway does not list it.")
+                        % {"code": charge.gateway_code},
+                    )
+                continue
+            settled = _gateway_payments([listed])
+            for listed_charge, details in settled:
+                _compare_one(run, account, listed_charge, details)
+            if listed.cancelled and not settled:
+                _cancel_here(run, charge, listed)
+    return len(open_charges)
+
+
 def reconciliation_run(
     *, account: BankAccount, days: int | None = None, on: dt.date | None = None
 ) -> ReconciliationRun:
@@ -192,6 +275,10 @@ def reconciliation_run(
     seen = {details.payment_id for _listed, details in payments}
     for listed_charge, details in payments:
         _compare_one(run, account, listed_charge, details)
+    try:
+        _compare_open_charges(run, account)
+    except GatewayError as exc:
+        run.error = _("Open charges not compared: %(error)s") % {"error": exc.message}
 
     local = Payment.objects.filter(
         bank_account=account,
@@ -215,12 +302,28 @@ def reconciliation_run(
     run.gateway_payments = len(payments)
     run.differences = run.items.count()
     run.finished_at = timezone.now()
-    run.save(update_fields=["gateway_payments", "local_payments", "repaired", "differences", "finished_at"])
+    run.save(
+        update_fields=[
+            "gateway_payments",
+            "local_payments",
+            "repaired",
+            "differences",
+            "finished_at",
+            "error",
+        ]
+    )
     if run.repaired:
         logger.warning(
             "reconciliation of %s recorded %d payment(s) no notification had brought", account, run.repaired
         )
     return run
+
+
+def reconcile_account_now(*, account_id: int) -> ReconciliationRun | None:
+    """Staff's "reconcile now" for one account: the same run as the daily one (None when the
+    account is gone, inactive or at a gateway that lists nothing)."""
+    account = BankAccount.objects.filter(pk=account_id, active=True, gateway=Gateway.JUNO).first()
+    return reconciliation_run(account=account) if account else None
 
 
 def reconcile_all(*, days: int | None = None, on: dt.date | None = None) -> dict[str, int]:

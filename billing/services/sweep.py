@@ -35,7 +35,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import Charge, ChargeState
+from billing.models import Attention, Charge, ChargeState
 from billing.selectors.attention import charges_needing_attention, no_lookup_accounts
 from billing.services import charges, leases
 from billing.services.notifications import notifications_retry_pending
@@ -57,6 +57,7 @@ Progress = Callable[[int], None]
 @dataclass
 class SweepResult:
     expired: int = 0  # issuing → unknown
+    written_off: int = 0  # issued, unpaid past due date + the account's days to write off
     handed: Counter[str] = field(default_factory=Counter)  # pending/unknown/cancel_requested taken
     outcomes: Counter[str] = field(default_factory=Counter)  # what each dispatch returned
     needs_attention: int = 0  # charges left for staff (billing.selectors.attention)
@@ -68,7 +69,11 @@ class SweepResult:
         return sum(self.outcomes[k] for k in ("deferred", "error", S.FAILED))
 
     def as_dict(self) -> dict[str, int]:
-        data = {"expired": self.expired, "needs_attention": self.needs_attention}
+        data = {
+            "expired": self.expired,
+            "written_off": self.written_off,
+            "needs_attention": self.needs_attention,
+        }
         data.update({f"handed_{k}": v for k, v in sorted(self.handed.items())})
         data.update({f"outcome_{k}": v for k, v in sorted(self.outcomes.items())})
         data["notifications"] = self.notifications
@@ -134,7 +139,9 @@ def _no_lookup_account_ids() -> list[int]:
 
 def _work_filter(*, min_age: dt.timedelta, no_lookup: Iterable[int]) -> Q:
     cutoff = timezone.now() - min_age
-    fresh_enough = Q(state__in=[S.PENDING, S.CANCEL_REQUESTED], state_changed_at__lt=cutoff)
+    fresh_enough = Q(state__in=[S.PENDING, S.CANCEL_REQUESTED], state_changed_at__lt=cutoff) & ~Q(
+        attention=Attention.CANCEL_REFUSED  # the gateway said no: staff decide, nothing is resent
+    )
     lookups = Q(state=S.UNKNOWN) & ~Q(bank_account_id__in=list(no_lookup))
     return fresh_enough | lookups
 
@@ -187,6 +194,7 @@ def _sweep(
 ) -> SweepResult:
     result = SweepResult()
     result.expired = charges.charges_expire_issuing(older_than=issuing_timeout())
+    result.written_off = charges.charges_write_off()
     work = _work_filter(min_age=min_age, no_lookup=_no_lookup_account_ids())
     ttl = dt.timedelta(seconds=settings.SWEEP_LEASE_SECONDS)
     seen_carnes: set[int] = set()

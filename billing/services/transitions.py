@@ -30,14 +30,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.ISSUING: frozenset({S.ISSUED, S.FAILED, S.UNKNOWN, S.PENDING, S.PAID}),
     # unknown -> failed when staff confirm a Mycontas charge never registered.
     S.UNKNOWN: frozenset({S.ISSUED, S.PENDING, S.FAILED, S.PAID}),
-    S.ISSUED: frozenset({S.CANCEL_REQUESTED, S.PAID}),
+    # issued -> cancelled when the gateway says it cancelled the boleto itself (reconciliation);
+    # issued -> written_off once unpaid at due date + the account's days to write off.
+    S.ISSUED: frozenset({S.CANCEL_REQUESTED, S.PAID, S.CANCELLED, S.WRITTEN_OFF}),
     S.FAILED: frozenset({S.PENDING, S.CANCELLED}),
-    # cancel_requested -> issued when the gateway refuses the cancel (message kept for staff).
+    # cancel_requested -> issued when staff withdraw a cancel the gateway refused.
     S.CANCEL_REQUESTED: frozenset({S.CANCELLED, S.ISSUED, S.PAID}),
     # Money is never hidden: a payment after a cancel still marks the charge paid.
     S.CANCELLED: frozenset({S.PAID}),
     S.PAID: frozenset({S.REFUNDED}),
     S.REFUNDED: frozenset(),
+    # Written off here only: a payment that still arrives is recorded, and nothing brings it back
+    # to issued (the portal stops offering it, the reconciliation leaves it).
+    S.WRITTEN_OFF: frozenset({S.PAID}),
 }
 
 #: A carnê ends once: cancelled by staff, or finished when nothing is left to collect.
@@ -46,8 +51,11 @@ CARNE_ALLOWED: dict[str, frozenset[str]] = {
     CarneState.CANCELLED: frozenset(),
     CarneState.FINISHED: frozenset(),
 }
-#: An installment in one of these states is settled: nothing is left to collect on it.
-SETTLED_STATES = frozenset({S.PAID, S.REFUNDED, S.CANCELLED})
+#: An installment in one of these states is settled: nothing is left to collect on it (a written-off
+#: boleto can no longer be collected).
+SETTLED_STATES = frozenset({S.PAID, S.REFUNDED, S.CANCELLED, S.WRITTEN_OFF})
+#: Leaving a charge in one of these states frees its billing month for a new bill.
+RELEASES_MONTH = frozenset({S.CANCELLED, S.REFUNDED, S.WRITTEN_OFF})
 
 
 class IllegalTransition(ApplicationError):
@@ -105,6 +113,8 @@ def transition(
     from_state = charge.state
     charge.state = to_state
     charge.state_changed_at = timezone.now()
+    if to_state in RELEASES_MONTH and charge.month_claim is not None:
+        fields = {**fields, "month_claim": None}
     for name, value in fields.items():
         setattr(charge, name, value)
     charge.save(update_fields=["state", "state_changed_at", "updated_at", *fields])

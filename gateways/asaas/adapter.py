@@ -56,6 +56,8 @@ class AsaasGateway:
 
     name = ASAAS
     supports_lookup = True
+    month_end_carnes = False
+    contra_apresentacao = True
     #: One description for every installment of a plan: no tags in a carnê.
     description_rules = DescriptionRules(max_chars=client.MAX_DESCRIPTION_CHARS, carne_tags=False)
 

@@ -40,6 +40,9 @@ class JunoGateway:
 
     name = JUNO
     supports_lookup = True
+    #: Options the gateway can honour (billing refuses the others before anything is sent).
+    month_end_carnes = False
+    contra_apresentacao = False
     description_rules = client.DESCRIPTION_RULES
 
     def __init__(self, config: AccountConfig, *, base_url: str, recorder: ExchangeRecorder | None = None):

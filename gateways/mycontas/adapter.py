@@ -144,6 +144,9 @@ class MycontasGateway:
 
     name = MYCONTAS
     supports_lookup = False
+    #: Options the gateway can honour (billing refuses the others before anything is sent).
+    month_end_carnes = True
+    contra_apresentacao = True
     description_rules = DESCRIPTION_RULES
 
     def __init__(self, config: AccountConfig, *, url: str, recorder: ExchangeRecorder | None = None):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
+from billing.services.dates import add_months
 from gateways.base import (
     ChargeRequest,
     GatewayError,
@@ -18,6 +20,7 @@ from gateways.base import (
 from gateways.lookup import decide
 
 _codes = itertools.count(1000)
+CARNE_LINK = "https://www.boletobancario.com/boletofacil/installment/carne"
 
 
 @dataclass
@@ -32,8 +35,11 @@ class FakeGateway:
     lists_references: bool = True  # False: listings carry no reference, as the SDK fixtures show
     others: list[IssuedCharge] = field(default_factory=list)  # someone else's charges, also listed
     listing_complete: bool = True
+    answer_due_shift: int = 0  # the gateway answers due dates this many days later than asked
+    answer_amount: Decimal | None = None  # the gateway answers this amount instead of the one asked
     lookups: int = 0
     note: str = ""  # what the gateway says besides the charges (IssueResult.message)
+    requests: list[ChargeRequest] = field(default_factory=list)  # every issue request, as sent
 
     def _maybe_fail(self) -> None:
         if self.fail_next:
@@ -41,19 +47,22 @@ class FakeGateway:
 
     def issue(self, request: ChargeRequest) -> IssueResult:
         self.issue_calls += 1
+        self.requests.append(request)
         charges = []
         for n in range(request.installments):
-            due = request.due_date + dt.timedelta(days=30 * n)
+            due = add_months(request.due_date, n) + dt.timedelta(days=self.answer_due_shift)
             code = str(next(_codes))
             charges.append(
                 IssuedCharge(
                     code=code,
                     reference=request.reference,
                     due_date=due,
-                    link=f"https://boleto.example/{code}",
+                    link=f"https://www.boletobancario.com/boletofacil/charge/{code}",
                     linha_digitavel="0" * 47,
-                    installment_link="https://boleto.example/carne" if request.installments > 1 else "",
-                    amount=request.amount,
+                    installment_link="https://www.boletobancario.com/boletofacil/installment/carne"
+                    if request.installments > 1
+                    else "",
+                    amount=self.answer_amount if self.answer_amount is not None else request.amount,
                     payer_document=request.payer.document,
                 )
             )

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils.translation import gettext
 
-from billing.models import CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
+from billing.models import Attention, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
 from billing.services import charges as svc
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
 from core import queue
@@ -180,7 +180,7 @@ def test_carne_is_one_request_and_each_installment_gets_its_code(customer, gatew
         installments=3,
         amount=Decimal("80.00"),
         first_due_date=dt.date(2027, 1, 31),
-        description="Parcela [PARCELA]",
+        description="Internet fibra",
         enqueue=False,
     )
     dues = list(carne.installment_charges.order_by("installment_number").values_list("due_date", flat=True))
@@ -207,12 +207,35 @@ def test_cancel_pending_is_immediate_and_issued_goes_through_gateway(customer, g
     assert gateway.cancelled == [issued.gateway_code]
 
 
-def test_cancel_refused_by_gateway_keeps_charge_issued_with_reason(customer, gateway):
+def test_cancel_refused_by_gateway_needs_attention_and_is_never_silently_issued(
+    customer, gateway, admin_user
+):
+    issued = svc.charge_issue(charge_id=make_charge(customer).pk)
+    svc.charge_request_cancel(charge=issued, enqueue=False)
+    gateway.fail_next.append(GatewayRejected("Cobrança inválida"))
+    charge = svc.charge_cancel_at_gateway(charge_id=issued.pk)
+    assert charge.state == S.CANCEL_REQUESTED
+    assert (charge.attention, charge.error_message) == (Attention.CANCEL_REFUSED, "Cobrança inválida")
+    assert "Cobrança inválida" in charge.events.order_by("-id").first().reason
+    svc.charge_cancel_at_gateway(charge_id=charge.pk)  # a task or the sweep again: nothing is resent
+    assert gateway.cancelled == []
+
+    charge = svc.charge_retry_cancel(charge=charge, actor=admin_user, enqueue=False)  # fixed at the gateway
+    charge = svc.charge_cancel_at_gateway(charge_id=charge.pk)
+    assert (charge.state, charge.attention) == (S.CANCELLED, "")
+    assert gateway.cancelled == [issued.gateway_code]
+
+
+def test_staff_keep_a_charge_whose_cancel_the_gateway_refused(customer, gateway, admin_user):
     issued = svc.charge_issue(charge_id=make_charge(customer).pk)
     svc.charge_request_cancel(charge=issued, enqueue=False)
     gateway.fail_next.append(GatewayRejected("Cobrança já paga"))
     charge = svc.charge_cancel_at_gateway(charge_id=issued.pk)
-    assert charge.state == S.ISSUED and "Cobrança já paga" in charge.error_message
+    with pytest.raises(ApplicationError):
+        svc.charge_withdraw_cancel(charge=charge, actor=admin_user, reason=" ")
+    charge = svc.charge_withdraw_cancel(charge=charge, actor=admin_user, reason="Paid at the counter")
+    assert (charge.state, charge.attention) == (S.ISSUED, "")
+    assert charge.events.get(to_state=S.ISSUED, actor=admin_user).reason.endswith("Paid at the counter")
 
 
 def test_cancel_unsupported_cancels_locally_with_notice(customer, gateway):

@@ -134,7 +134,11 @@ def test_an_incomplete_listing_is_not_proof(customer, gateway):
 
 def test_staff_adopt_a_candidate(customer, gateway, admin_user):
     charge = unknown_charge(customer, gateway, created=True)
-    gateway.others = [someone_elses("555", amount=Decimal("99.90"), link="https://boleto.example/555")]
+    gateway.others = [
+        someone_elses(
+            "555", amount=Decimal("99.90"), link="https://www.boletobancario.com/boletofacil/charge/555"
+        )
+    ]
     charge = svc.charge_issue(charge_id=charge.pk)
     assert charge.state == S.UNKNOWN  # two charges match: ours and the twin
     ours = next(c for c in svc.lookup_candidates(charge) if c["code"] != "555")

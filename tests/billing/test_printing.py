@@ -134,7 +134,7 @@ def test_carne_prints_one_slip_per_installment_in_a_fixed_number_of_queries(
             installments=installments,
             amount=Decimal("79.90"),
             first_due_date=dt.date(2026, 12, 10),
-            description="Internet parcela [PARCELA]",
+            description="Internet fibra",  # one text on every Juno installment: no tags
             enqueue=False,
         )
         first = carne.installment_charges.order_by("installment_number").first()

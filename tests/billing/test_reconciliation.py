@@ -110,9 +110,13 @@ def test_a_gateway_payment_for_an_unknown_charge_is_reported_not_invented(juno_a
     sim_pay(juno_sim, charge)
     type(charge).objects.filter(pk=charge.pk).update(gateway_code="other", reference="T-ELSEWHERE")
     run = reconciliation_run(account=juno_account)
-    difference = ReconciliationDifference.objects.get(run=run)
-    assert difference.kind == DifferenceKind.MISSING_HERE and not difference.repaired
+    difference = ReconciliationDifference.objects.get(run=run, kind=DifferenceKind.MISSING_HERE)
+    assert not difference.repaired
     assert not Payment.objects.exists()
+    # And the charge open here under another code is not listed by the gateway: reported, not touched.
+    assert (
+        ReconciliationDifference.objects.get(run=run, kind=DifferenceKind.NOT_LISTED).charge_id == charge.pk
+    )
 
 
 def test_a_gateway_outage_is_recorded_on_the_run(juno_account, juno_down):

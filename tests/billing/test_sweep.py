@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from billing import tasks
 from billing.models import Charge, ChargeState, Lease
 from billing.services import charges as svc
 from billing.services import leases, sweep
+from billing.services.dates import add_months
 from core import queue
 from gateways.base import GatewayRejected, GatewayUnavailable
 from tests.billing.fakes import FakeGateway
@@ -34,12 +36,15 @@ def gateway(monkeypatch):
     return fake
 
 
+_months = itertools.count()
+
+
 def make(customer, state=S.PENDING, *, age=LONG_AGO, gateway=None):
-    """A charge brought to ``state`` the way the services would, then aged."""
+    """A charge brought to ``state`` the way the services would, then aged (each bills its own month)."""
     charge = svc.charge_create(
         customer=customer,
         amount=Decimal("50"),
-        due_date=dt.date(2026, 12, 10),
+        due_date=add_months(dt.date(2026, 12, 10), next(_months) % 24),
         description="x",
         enqueue=False,
     )

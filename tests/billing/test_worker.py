@@ -59,7 +59,7 @@ customers = Customer.objects.bulk_create(
 customers = list(Customer.objects.order_by("pk"))
 Charge.objects.bulk_create(
     Charge(reference=new_reference("T"), customer=c, bank_account=account, amount=Decimal("99.90"),
-           due_date=due, description="Internet")
+           due_date=due, billing_month=due.replace(day=1), description="Internet")
     for c in customers
 )
 ids = list(Charge.objects.order_by("pk").values_list("pk", flat=True))

@@ -25,9 +25,10 @@ from django.utils.translation import gettext as _
 
 from billing import demo as demo_accounts
 from billing.labels import payment_source_label, payment_status_label
-from billing.models import Carne, Charge, ChargeEvent, ChargeState, Payment
+from billing.models import MONTH_BILLING_STATES, Carne, Charge, ChargeEvent, ChargeState, Payment
 from billing.selectors.charges import unsettled_q
 from billing.services import service_status
+from billing.services.descriptions import default_carne_description
 from core import queue
 from core.documents import with_check_digits
 from customers.models import BillingType, Customer
@@ -101,14 +102,14 @@ DEMO_CHARGES = [
         "DEMO-UNKNOWN-01",
         (S.PENDING, S.ISSUING, S.UNKNOWN),
         10,
-        "Sem resposta do gateway em 30 s; a cobrança será consultada pela referência antes de "
-        "qualquer nova tentativa.",
+        "Sem resposta do gateway em 30 s; a cobrança é consultada no gateway e só é enviada de novo "
+        "se ficar comprovado que ela não existe lá.",
     ),
     DemoCharge(
         "DEMO-FAILED-01",
         (S.PENDING, S.ISSUING, S.FAILED),
         10,
-        "O valor mínimo para emissão de boleto é R$ 2,30.",
+        "Valor da cobrança deve estar entre R$ 2,50 e R$ 1.000.000,00",
     ),
     DemoCharge("DEMO-CANCELREQ-01", (S.PENDING, S.ISSUING, S.ISSUED, S.CANCEL_REQUESTED), 15),
     DemoCharge("DEMO-CANCELLED-01", (S.PENDING, S.ISSUING, S.ISSUED, S.CANCEL_REQUESTED, S.CANCELLED), 5),
@@ -118,6 +119,7 @@ DEMO_CHARGES = [
     DemoCharge("DEMO-REFUNDED-01", (S.PENDING, S.ISSUING, S.ISSUED, S.PAID, S.REFUNDED), -35),
     # Past the 15-day overdue limit: the overdue pass at the end blocks its customer.
     DemoCharge(OVERDUE_REFERENCE, (S.PENDING, S.ISSUING, S.ISSUED), -20),
+    DemoCharge("DEMO-WRITTENOFF-01", (S.PENDING, S.ISSUING, S.ISSUED, S.WRITTEN_OFF), -40),
 ]
 MYCONTAS_CHARGES = [
     DemoCharge("DEMO-MYCONTAS-01", (S.PENDING, S.ISSUING, S.ISSUED), 9),
@@ -242,11 +244,13 @@ class Command(BaseCommand):
             if Charge.objects.filter(reference=demo.reference).exists():
                 continue
             due_date = timezone.localdate() + dt.timedelta(days=demo.due_in_days)
+            month = due_date.replace(day=1)
             charge = Charge.objects.create(
                 reference=demo.reference,
                 customer=customer,
                 bank_account=customer.bank_account,
-                billing_month=due_date.replace(day=1),
+                billing_month=month,
+                month_claim=month if demo.path[-1] in MONTH_BILLING_STATES else None,
                 amount=customer.plan_amount,
                 due_date=due_date,
                 description="Internet [MES]/[ANO]\nPlano fibra",
@@ -329,6 +333,12 @@ class Command(BaseCommand):
             first_due_date=first_due,
             installment_link=f"{_simulator_origin()}/carne/{CARNE_REFERENCE}",
         )
+        # Juno prints one description on every installment: what it says is true of each of them.
+        description = default_carne_description(
+            gateway=customer.bank_account.gateway,
+            first_month=first_due.replace(day=1),
+            last_month=_add_months(first_due, carne.installments - 1).replace(day=1),
+        )
         for number in range(1, carne.installments + 1):
             due_date = _add_months(first_due, number - 1)
             path = (
@@ -342,7 +352,9 @@ class Command(BaseCommand):
                 installment_number=number,
                 amount=carne.amount,
                 due_date=due_date,
-                description=f"Internet - parcela {number}/{carne.installments}",
+                billing_month=due_date.replace(day=1),
+                month_claim=due_date.replace(day=1),
+                description=description,
                 state=path[-1],
                 issue_attempts=1,
                 installment_link=carne.installment_link,
@@ -445,6 +457,15 @@ def _record_history(charge: Charge, path: tuple[str, ...], error: str) -> None:
                 "status": payment_status_label("CHARGEBACK"),
                 "source": payment_source_label("notification"),
             },
+        ),
+        S.WRITTEN_OFF: (
+            "write_off",
+            "",
+            _(
+                "Written off: unpaid %(days)d day(s) after its due date %(due)s (the bank account's days "
+                "to write off)"
+            )
+            % {"days": charge.bank_account.days_to_write_off, "due": charge.due_date.strftime("%d/%m/%Y")},
         ),
     }
     previous = ""

@@ -66,6 +66,7 @@ class Command(BaseCommand):
     def _summary(self, result: sweep.SweepResult) -> None:
         rows: list[tuple[str, object]] = [
             (_("stuck in issuing, now looked up"), result.expired),
+            (_("written off (unpaid past the days to write off)"), result.written_off),
             (_("pending taken"), result.handed["pending"]),
             (_("unknown taken (looked up first)"), result.handed["unknown"]),
             (_("cancel requested taken"), result.handed["cancel_requested"]),
