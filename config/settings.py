@@ -330,7 +330,7 @@ PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=6
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)
 # A charge sent back to pending this many times without reaching its gateway needs staff (the tasks
 # and the hourly sweep keep trying).
-GATEWAY_UNREACHABLE_ATTEMPTS = 5
+GATEWAY_UNREACHABLE_ATTEMPTS = env.int("GATEWAY_UNREACHABLE_ATTEMPTS", default=5)
 
 # --- Outbound events and FreeRADIUS (docs/collection-cycle.md) ----------------------------------
 # A delivery that keeps failing is retried with backoff for this long, then given up (staff may

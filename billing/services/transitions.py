@@ -115,6 +115,10 @@ def transition(
     charge.state_changed_at = timezone.now()
     if to_state in RELEASES_MONTH and charge.month_claim is not None:
         fields = {**fields, "month_claim": None}
+    if charge.attention and "attention" not in fields:
+        # Why it needed staff was about the state it leaves (a refused cancel, an unreachable
+        # gateway); a move that still needs them says so again.
+        fields = {**fields, "attention": ""}
     for name, value in fields.items():
         setattr(charge, name, value)
     charge.save(update_fields=["state", "state_changed_at", "updated_at", *fields])

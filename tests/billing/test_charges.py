@@ -7,6 +7,7 @@ import pytest
 from django.utils.translation import gettext
 
 from billing.models import Attention, CarneEvent, CarneState, Charge, ChargeEvent, ChargeState
+from billing.selectors.attention import charges_needing_attention
 from billing.services import charges as svc
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
 from core import queue
@@ -216,6 +217,7 @@ def test_cancel_refused_by_gateway_needs_attention_and_is_never_silently_issued(
     charge = svc.charge_cancel_at_gateway(charge_id=issued.pk)
     assert charge.state == S.CANCEL_REQUESTED
     assert (charge.attention, charge.error_message) == (Attention.CANCEL_REFUSED, "Cobrança inválida")
+    assert charges_needing_attention().filter(pk=charge.pk).exists()
     assert "Cobrança inválida" in charge.events.order_by("-id").first().reason
     svc.charge_cancel_at_gateway(charge_id=charge.pk)  # a task or the sweep again: nothing is resent
     assert gateway.cancelled == []

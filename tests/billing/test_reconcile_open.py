@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from billing.models import Charge, ChargeState, DifferenceKind, Payment
+from billing.selectors.attention import charges_needing_attention
 from billing.services.gateway_access import gateway_for
 from billing.services.reconciliation import reconcile_account_now, reconciliation_run
 from tests import factories
@@ -93,3 +94,17 @@ def test_a_mycontas_boleto_without_link_is_being_prepared_on_the_portal(client, 
     assert item.preparing
     assert 'class="preparing"' in response.content.decode()
     assert "boleto-link" not in response.content.decode()
+
+
+def test_a_mycontas_boleto_still_without_link_after_the_delay_needs_attention(mycontas_account, settings):
+    settings.MYCONTAS_UNKNOWN_ATTENTION_MINUTES = 60
+    customer = factories.CustomerFactory(bank_account=mycontas_account)
+    waiting = factories.ChargeFactory(customer=customer, state=S.ISSUED, link="", gateway_code="")
+    Charge.objects.filter(pk=waiting.pk).update(state_changed_at=timezone.now() - dt.timedelta(minutes=30))
+    assert not charges_needing_attention().filter(pk=waiting.pk).exists()  # the return POST may come
+    Charge.objects.filter(pk=waiting.pk).update(state_changed_at=timezone.now() - dt.timedelta(minutes=61))
+    assert charges_needing_attention().filter(pk=waiting.pk).exists()
+    Charge.objects.filter(pk=waiting.pk).update(
+        gateway_code="4321", link="https://www.mycontas.com.br/cobranca/?id=x"
+    )
+    assert not charges_needing_attention().filter(pk=waiting.pk).exists()

@@ -10,6 +10,8 @@ import pytest
 import responses
 
 from billing.models import Attention, ChargeState
+from billing.selectors.attention import charges_needing_attention
+from billing.selectors.dashboard import billing_dashboard
 from billing.services import charges as svc
 from billing.tasks import countdown_for
 from core.queue import BACKOFF_CAP_SECONDS
@@ -59,3 +61,17 @@ def test_an_unreachable_gateway_is_flagged_after_the_configured_attempts(custome
         assert charge.state == S.PENDING  # never failed, never unknown: nothing left this machine
         assert charge.issue_attempts == attempt
         assert charge.attention == (Attention.UNREACHABLE if attempt >= 3 else "")
+
+
+def test_flagged_charges_are_counted_until_they_move_on(customer, settings, juno_down):  # noqa: F811
+    settings.GATEWAY_UNREACHABLE_ATTEMPTS = 1
+    charge = new_charge(customer)
+    with pytest.raises(GatewayUnavailable):
+        svc.charge_issue(charge_id=charge.pk)
+    assert charges_needing_attention().filter(pk=charge.pk).exists()
+    (summary,) = [a for a in billing_dashboard().accounts if a.account == customer.bank_account]
+    assert summary.attention == 1
+    svc.charge_request_cancel(charge=charge, enqueue=False)  # staff give up on it
+    charge.refresh_from_db()
+    assert (charge.state, charge.attention) == (S.CANCELLED, "")
+    assert not charges_needing_attention().filter(pk=charge.pk).exists()
