@@ -13,8 +13,9 @@ from django.utils import translation
 from billing.forms import IssueCarneForm, IssueChargeForm
 from billing.models import Charge, GatewayLog
 from billing.services import charges as svc
-from billing.services.dates import add_months, today
+from billing.services.dates import add_months
 from billing.services.descriptions import description_problems, printed_lines
+from core.dates import today
 from core.errors import ApplicationError
 from tests import factories
 from tests.billing.fakes import FakeGateway

@@ -16,7 +16,8 @@ from billing.forms import IssueCarneForm
 from billing.models import ChargeState
 from billing.services import charges as svc
 from billing.services.amounts import charge_amount_due
-from billing.services.dates import add_months, today
+from billing.services.dates import add_months
+from core.dates import today
 from core.errors import ApplicationError
 from providers import migrations
 from providers.forms import BankAccountForm

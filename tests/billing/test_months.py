@@ -14,8 +14,9 @@ from django.urls import reverse
 from billing.models import Carne, Charge, ChargeEvent, ChargeState
 from billing.services import billing_run
 from billing.services import charges as svc
-from billing.services.dates import add_months, due_date_for, today
+from billing.services.dates import add_months, due_date_for
 from billing.services.transitions import transition
+from core.dates import today
 from core.errors import ApplicationError
 from tests import factories
 
