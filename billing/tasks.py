@@ -11,7 +11,6 @@ the service (``failed``) and never retried.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from celery import shared_task
@@ -19,7 +18,7 @@ from django.db import OperationalError
 
 from billing.services import billing_run_jobs, charges, cycle, service_status, sweep
 from billing.services.charge_effects import SERVICE_STATUS_REFRESH
-from core.queue import BACKOFF_CAP_SECONDS, CANCEL_CHARGE, ISSUE_CHARGE, RECONCILE_ACCOUNT, SWEEP, backoff
+from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, RECONCILE_ACCOUNT, SWEEP, backoff
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -31,13 +30,8 @@ RETRYABLE = (GatewayUnavailable, OperationalError)
 
 
 def countdown_for(exc: Exception, retries: int) -> int:
-    """The backoff, and not sooner than a throttling gateway asked (``Retry-After``), within the
-    backoff's cap (a longer wait would outlast the broker's visibility timeout; the sweep follows)."""
-    wait = backoff(retries)
-    retry_after = getattr(exc, "retry_after", None)
-    if not retry_after:
-        return wait
-    return min(max(wait, math.ceil(retry_after)), BACKOFF_CAP_SECONDS)
+    """The backoff, and not sooner than a throttling gateway asked (``Retry-After``)."""
+    return backoff(retries, retry_after=getattr(exc, "retry_after", None))
 
 
 def _retry_or_defer(task: Any, exc: Exception, what: str, charge_id: int) -> str:

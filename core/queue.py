@@ -16,6 +16,7 @@ sends it once the broker is back. A caller that tells people what happened wraps
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,13 +48,25 @@ BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 600
 
 
-def backoff(retries: int, *, base: int = BACKOFF_BASE_SECONDS, cap: int = BACKOFF_CAP_SECONDS) -> int:
+def backoff(
+    retries: int,
+    *,
+    base: int = BACKOFF_BASE_SECONDS,
+    cap: int = BACKOFF_CAP_SECONDS,
+    retry_after: float | None = None,
+) -> int:
     """Seconds before retry number ``retries + 1``: exponential with full jitter, capped.
 
     Full jitter (a uniform draw below the exponential ceiling) spreads the retries of many workers
     that failed together, so a gateway coming back is not hit by all of them in the same second.
+    ``retry_after`` is how long a throttling gateway asked us to wait (HTTP 429's ``Retry-After``):
+    the retry never comes sooner than that, nor later than ``cap`` (a longer wait would outlast the
+    broker's visibility timeout; the hourly sweep takes over from there).
     """
-    return random.randint(1, min(cap, base * 2**retries))
+    wait = random.randint(1, min(cap, base * 2**retries))
+    if retry_after is not None and retry_after > 0:
+        wait = max(wait, min(cap, math.ceil(retry_after)))
+    return wait
 
 
 _discovery = threading.Lock()

@@ -9,6 +9,8 @@ Redaction happens here, once, so no adapter can forget it.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import logging
 import threading
@@ -375,18 +377,31 @@ def _loggable(value: Any, redactor: Redactor) -> Any:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from ``Retry-After`` or the ``RateLimit-Reset`` some gateways send."""
+    """Seconds to wait, from ``Retry-After`` (seconds or an HTTP date, RFC 9110) or the
+    ``RateLimit-Reset`` some gateways send; None when neither says anything usable."""
     for name in ("Retry-After", "RateLimit-Reset"):
         raw = headers.get(name)
         if raw is None:
             continue
-        try:
-            seconds = float(str(raw).strip())
-        except ValueError:
-            continue
-        if seconds >= 0:
+        seconds = _seconds_from(str(raw).strip())
+        if seconds is not None:
             return seconds
     return None
+
+
+def _seconds_from(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is GMT; a date without a zone is taken as such
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+        return seconds if seconds > 0 else None
+    return seconds if seconds >= 0 else None
 
 
 class JsonClient:

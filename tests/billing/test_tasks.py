@@ -31,7 +31,7 @@ def gateway(monkeypatch):
 def no_sleep_backoff(monkeypatch):
     calls = []
 
-    def record(retries):
+    def record(retries, **kwargs):
         calls.append(retries)
         return 1
 

@@ -26,6 +26,24 @@ def test_backoff_grows_exponentially_with_full_jitter():
     assert max(queue.backoff(2, base=30, cap=900) for _ in range(300)) <= 120
 
 
+def test_a_retry_after_is_a_floor_for_the_backoff():
+    # The gateway said when to come back (HTTP 429's Retry-After): never sooner, jitter above it.
+    samples = {queue.backoff(6, retry_after=120.2) for _ in range(300)}
+    assert min(samples) >= 121 and max(samples) <= queue.BACKOFF_CAP_SECONDS
+    assert len(samples) > 1
+    assert {queue.backoff(0, retry_after=45)} == {45}  # the first ceiling (10 s) is below it
+
+
+def test_a_retry_after_never_outlasts_the_cap():
+    assert queue.backoff(0, retry_after=86400) == queue.BACKOFF_CAP_SECONDS
+    assert queue.backoff(0, base=30, cap=900, retry_after=86400) == 900
+
+
+@pytest.mark.parametrize("retry_after", [None, 0, -5])
+def test_no_usable_retry_after_leaves_the_plain_backoff(retry_after):
+    assert max(queue.backoff(0, retry_after=retry_after) for _ in range(300)) <= queue.BACKOFF_BASE_SECONDS
+
+
 def test_the_cap_stays_below_the_visibility_timeout():
     # A message waiting longer than the visibility timeout would be handed to a second worker.
     assert queue.BACKOFF_CAP_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT

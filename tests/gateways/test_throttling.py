@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+
 import pytest
 import responses
 
@@ -38,12 +41,21 @@ def test_http_429_is_unavailable_unsent_and_says_when_to_come_back(recorder):
 
 
 @responses.activate
-@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2099 07:28:00 GMT", "-5", ""])
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 GMT", "soon", "-5", ""])
 def test_a_retry_after_we_cannot_use_leaves_it_to_the_backoff(retry_after):
     responses.post(JUNO_URL + "cancel-charge", status=429, headers={"Retry-After": retry_after}, body="")
     with pytest.raises(GatewayUnavailable) as info:
         juno().cancel("123")
     assert info.value.throttled and info.value.retry_after is None
+
+
+@responses.activate
+def test_a_retry_after_given_as_an_http_date_is_the_seconds_until_then():
+    when = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=90), usegmt=True)
+    responses.post(JUNO_URL + "cancel-charge", status=429, headers={"Retry-After": when}, body="")
+    with pytest.raises(GatewayUnavailable) as info:
+        juno().cancel("123")
+    assert 80 <= info.value.retry_after <= 91
 
 
 @responses.activate
