@@ -40,7 +40,14 @@ def process_notification(self, notification_id: int) -> str:
     if self.request.retries >= self.max_retries:
         logger.warning("notification %s left for the sweep: %s", notification_id, result.message)
         return "deferred"
-    raise self.retry(countdown=backoff(self.request.retries, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS))
+    raise self.retry(
+        countdown=backoff(
+            self.request.retries,
+            base=RETRY_BASE_SECONDS,
+            cap=RETRY_CAP_SECONDS,
+            retry_after=result.retry_after,
+        )
+    )
 
 
 @shared_task(name=DISPATCH_NOTIFICATIONS, acks_late=True, ignore_result=True)

@@ -7,6 +7,7 @@ Every gateway's processing (``juno``, ``mycontas`` and any other) ends through :
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -40,7 +41,8 @@ class NotificationResult:
     """What happened to one notification; ``message`` and ``errors`` are safe to answer with.
 
     ``notification`` is None when nothing was stored (a post over an intake limit); ``retry_after``
-    (seconds) is set when the sender should send it again later.
+    (seconds) is set when the sender should send it again later, or, for a notification left
+    ``retrying``, when the gateway asked us to wait that long before asking it again.
     """
 
     notification: Notification | None
@@ -70,9 +72,18 @@ def finish(
     return NotificationResult(notification, outcome, message)
 
 
-def retry_later(notification: Notification, message: str) -> NotificationResult:
-    """The gateway could not be asked: ``retrying`` until :data:`MAX_ATTEMPTS`, then ``failed``."""
+def retry_later(
+    notification: Notification, message: str, *, retry_after: float | None = None
+) -> NotificationResult:
+    """The gateway could not be asked: ``retrying`` until :data:`MAX_ATTEMPTS`, then ``failed``.
+
+    ``retry_after`` is how long a throttling gateway asked us to wait (HTTP 429's ``Retry-After``):
+    the retry task waits at least that long (:func:`core.queue.backoff`).
+    """
     status = N.RETRYING if notification.attempts < MAX_ATTEMPTS else N.FAILED
     outcome = Outcome.RETRYING if status == N.RETRYING else Outcome.FAILED
     logger.warning("notification %s not processed (%s): %s", notification.pk, status, message)
-    return finish(notification, outcome, status, message)
+    result = finish(notification, outcome, status, message)
+    if retry_after is not None and retry_after > 0:
+        result.retry_after = math.ceil(retry_after)
+    return result

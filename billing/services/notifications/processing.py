@@ -191,7 +191,7 @@ def process_row(notification: Notification, *, actor_label: str) -> Notification
     try:
         return handler.process(notification, account, inbound, actor_label=actor_label)
     except GatewayUnavailable as exc:
-        return retry_later(notification, exc.message)
+        return retry_later(notification, exc.message, retry_after=exc.retry_after)
     except IntegrityError:  # a concurrent writer won a unique constraint: the next attempt sees its row
         return retry_later(notification, _("A concurrent update got there first; processed again later."))
 
