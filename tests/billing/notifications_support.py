@@ -109,8 +109,6 @@ def juno_sim(settings) -> Iterator[juno_simulator.JunoSimulator]:
     server, base_url = juno_simulator.start_in_thread()
     settings.JUNO_BASE_URL = base_url + juno_simulator.API_PREFIX
     settings.JUNO_SANDBOX_BASE_URL = base_url + juno_simulator.API_PREFIX
-    # Its boleto links are on its own origin: kept like the real service's domains.
-    settings.GATEWAY_SERVICE_URLS = {**settings.GATEWAY_SERVICE_URLS, "juno": [settings.JUNO_BASE_URL]}
     app = server.app
     assert isinstance(app, juno_simulator.JunoSimulator)
     yield app

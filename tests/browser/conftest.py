@@ -146,8 +146,6 @@ def juno_simulator(settings: Any) -> Iterator[Any]:
 
     server, base_url = start_in_thread()
     settings.JUNO_BASE_URL = settings.JUNO_SANDBOX_BASE_URL = base_url + API_PREFIX
-    # Its boleto links are on its own origin: kept like the real service's domains.
-    settings.GATEWAY_SERVICE_URLS = {**settings.GATEWAY_SERVICE_URLS, "juno": [settings.JUNO_BASE_URL]}
     try:
         yield server
     finally:
