@@ -12,9 +12,10 @@ date falls on or before that day are considered; the others are left for a later
 - customers billed by *carnê* get a new 12-installment carnê starting that month once their current
   carnê has no open installment left for this month or later.
 
-At most one charge per customer and month: the database constraint ``charge_one_per_customer_month``
-guarantees it even against a concurrent run; customers already billed are filtered out first and
-the inserts ignore any conflict left, so running the same month twice creates nothing.
+At most one charge per customer and month: the database constraint
+``charge_one_claim_per_customer_month`` guarantees it even against a concurrent run; customers
+already billed are filtered out first and the inserts ignore any conflict left, so running the
+same month twice creates nothing.
 
 Títulos are written with multi-row INSERTs in batches (charges, then their creation events), with
 no query per customer; carnês go through :func:`~billing.services.charges.carne_create`. The charges

@@ -10,7 +10,7 @@ many days, and:
   starting the month after the current one's last installment (:func:`carnes_renew`).
 
 Running it twice, or beside ``manage.py billing_run``, bills nothing twice: every charge claims its
-month in the ``charge_one_per_customer_month`` constraint and a renewal looks for a later carnê
+month in the ``charge_one_claim_per_customer_month`` constraint and a renewal looks for a later carnê
 first. Blocked customers are billed (the debt does not stop the month); suspended and inactive ones
 are not.
 """

@@ -15,7 +15,7 @@ def juno_without_contra_apresentacao(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0002_asaas'),
+        ('providers', '0003_collection_settings'),
     ]
 
     operations = [

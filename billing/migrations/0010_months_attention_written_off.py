@@ -30,9 +30,9 @@ def months_and_claims(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0007_payment_unique_per_account'),
+        ('billing', '0009_collection_cycle_tasks_and_permissions'),
         ('customers', '0001_initial'),
-        ('providers', '0003_juno_without_contra_apresentacao'),
+        ('providers', '0004_juno_without_contra_apresentacao'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
