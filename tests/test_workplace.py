@@ -678,3 +678,28 @@ def test_provider_cnpj_is_punctuated_in_the_list_and_the_form(client, superuser)
     client.post(url, {"name": provider.name, "document": "11.222.333/0001-81", "email": "", "phone": ""})
     provider.refresh_from_db()
     assert provider.document == "11222333000181"
+
+
+def test_outbound_events_read_in_words_and_tables(client, superuser):
+    from webhooks.models import Delivery, Endpoint, Event, EventType
+
+    endpoint = Endpoint.objects.create(
+        name="RADIUS",
+        url="https://radius.example.com/hooks",
+        secret="segredo-de-teste-0123456789",
+        event_types=[EventType.CHARGE_PAID, EventType.CUSTOMER_BLOCKED],
+    )
+    event = Event.objects.create(
+        type=EventType.CUSTOMER_BLOCKED, data={"customer": {"name": "Ana Souza", "radius_username": "ana"}}
+    )
+    delivery = Delivery.objects.create(
+        event=event, endpoint=endpoint, retry_until=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    )
+    html = _page(client, superuser, reverse("admin:webhooks_endpoint_changelist"))
+    assert f"{pt('Charge paid')}, {pt('Customer blocked')}" in html and "charge.paid" not in html
+    html = _page(client, superuser, reverse("admin:webhooks_event_change", args=[event.pk]))
+    assert "<tr><th>customer.name</th><td>Ana Souza</td></tr>" in html
+    assert '{"customer"' not in html and "customer.blocked" not in html
+    html = _page(client, superuser, reverse("admin:webhooks_delivery_change", args=[delivery.pk]))
+    assert "<tr><th>data.customer.radius_username</th><td>ana</td></tr>" in html
+    assert pt("As received (raw text)") in html  # the signed body as sent, one click away

@@ -8,16 +8,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin, ReadOnlyInline, badge
 from core.audit import log_staff_action
+from core.display import data_table, with_raw
 from webhooks import services
 from webhooks.forms import EndpointForm
-from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Endpoint, Event
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Endpoint, Event, EventType
 
 STATE_COLORS = {
     DeliveryState.PENDING: "#fd7e14",
@@ -39,7 +39,10 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("events"))
     def events_display(self, obj: Endpoint) -> str:
-        return ", ".join(obj.event_types) if obj.event_types else str(_("all"))
+        if not obj.event_types:
+            return str(_("all"))
+        labels = dict(EventType.choices)
+        return ", ".join(str(labels.get(code, code)) for code in obj.event_types)
 
     @admin.display(description=_("signing secret"))
     def secret_display(self, obj: Endpoint) -> str:
@@ -104,9 +107,10 @@ class DeliveryAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return _state(obj)
 
     @admin.display(description=_("body"))
-    def body(self, obj: Delivery) -> SafeString:
-        text = json.dumps(json.loads(services.event_body(obj.event)), indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+    def body(self, obj: Delivery) -> str:
+        # Read as a table; the signed body exactly as sent is one click away.
+        text = services.event_body(obj.event).decode()
+        return with_raw(data_table(json.loads(text)), text)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Read-only page, but "send again" needs the change permission (Billing operators have it).
@@ -141,6 +145,10 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=event_id",)
     date_hierarchy = "occurred_at"
     show_full_result_count = False
-    fields = ("event_id", "type", "occurred_at", "data")
+    fields = ("event_id", "type", "occurred_at", "data_display")
     readonly_fields = fields
     inlines = [DeliveryInline]
+
+    @admin.display(description=_("data"))
+    def data_display(self, obj: Event) -> str:
+        return data_table(obj.data)

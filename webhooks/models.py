@@ -13,6 +13,7 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
@@ -86,7 +87,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.event_id}"
+        return f"{self.get_type_display()} {self.event_id}"
 
 
 class DeliveryState(models.TextChoices):
@@ -150,4 +151,4 @@ class DeliveryAttempt(models.Model):
         ordering = ["delivery", "at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.delivery_id} @ {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.delivery_id} @ {date_format(timezone.localtime(self.at), 'SHORT_DATETIME_FORMAT')}"

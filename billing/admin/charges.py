@@ -25,7 +25,6 @@ from billing.admin.charge_actions import (
 from billing.admin.common import state_badge
 from billing.admin.decisions import DECISION_ACTIONS, ChargeDecisionsMixin
 from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
-from billing.admin.logs import data_table
 from billing.admin.search import search_charges
 from billing.forms import CancelReasonForm
 from billing.labels import (
@@ -62,6 +61,7 @@ from core.admin import (
 )
 from core.audit import log_staff_action
 from core.dates import today
+from core.display import data_table
 from core.errors import ApplicationError
 from core.links import gateway_link_html
 from core.object_actions import ObjectActionsMixin

@@ -9,11 +9,11 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.filters import GatewayFilter
-from billing.admin.logs import data_table, readable_body, short_text, with_raw
 from billing.admin.notification_actions import has_reprocess_permission, reprocess_selected
 from billing.labels import gateway_label
 from billing.models import Notification, NotificationStatus
 from core.admin import GuardedActionsMixin, ReadOnlyAdminMixin, badge
+from core.display import data_table, readable_body, short_text, with_raw
 from core.pagination import ScalableAdminMixin
 
 STATUS_COLORS = {

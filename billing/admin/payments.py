@@ -9,10 +9,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.filters import GatewayFilter, PaymentSourceFilter, PaymentStatusFilter
-from billing.admin.logs import data_table
 from billing.labels import gateway_label, payment_source_label, payment_status_label
 from billing.models import Payment
 from core.admin import ReadOnlyAdminMixin
+from core.display import data_table
 from core.pagination import ScalableAdminMixin
 
 

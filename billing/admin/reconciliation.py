@@ -9,9 +9,9 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.admin.logs import short_text
 from billing.models import ReconciliationDifference, ReconciliationRun
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInline, badge
+from core.display import short_text
 
 
 class DifferenceInline(ReadOnlyInline):
