@@ -703,3 +703,8 @@ def test_outbound_events_read_in_words_and_tables(client, superuser):
     html = _page(client, superuser, reverse("admin:webhooks_delivery_change", args=[delivery.pk]))
     assert "<tr><th>data.customer.radius_username</th><td>ana</td></tr>" in html
     assert pt("As received (raw text)") in html  # the signed body as sent, one click away
+    Delivery.objects.filter(pk=delivery.pk).update(
+        attempts=1, last_status=500, last_attempt_at=dt.datetime(2026, 11, 30, 11, 15, tzinfo=dt.UTC)
+    )
+    html = _page(client, superuser, reverse("admin:webhooks_delivery_changelist"))
+    assert "30/11/2026 08:15 · HTTP 500" in html  # São Paulo time, the receiver's answer beside it

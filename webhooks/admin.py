@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -58,15 +60,14 @@ class AttemptInline(ReadOnlyInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # What was sent where and how it went; the event id is a key to search by, on the page.
     list_display = (
         "created_at",
         "event_type",
-        "event_id",
         "endpoint",
         "state_display",
         "attempts",
-        "last_status",
-        "last_attempt_at",
+        "last_attempt",
         "next_attempt_at",
     )
     list_filter = ("state", "endpoint", "event__type")
@@ -97,6 +98,14 @@ class DeliveryAdmin(GuardedActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("event"), ordering="event__type")
     def event_type(self, obj: Delivery) -> str:
         return obj.event.get_type_display()
+
+    @admin.display(description=_("last attempt"), ordering="last_attempt_at")
+    def last_attempt(self, obj: Delivery) -> str:
+        """When, and the receiver's HTTP status ("30/11/2026 08:15 · HTTP 500")."""
+        if obj.last_attempt_at is None:
+            return "-"
+        when = date_format(timezone.localtime(obj.last_attempt_at), "SHORT_DATETIME_FORMAT")
+        return f"{when} · HTTP {obj.last_status}" if obj.last_status else when
 
     @admin.display(description=_("event id"))
     def event_id(self, obj: Delivery) -> str:

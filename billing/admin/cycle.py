@@ -32,6 +32,7 @@ RUN_STATE_COLORS = {
 
 @admin.register(BillingRun)
 class BillingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Which month, which account, how it went; who asked for it is on the run's page.
     list_display = (
         "created_at",
         "month_display",
@@ -41,10 +42,9 @@ class BillingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "amount",
         "skipped",
         "failed",
-        "requested_by",
     )
     list_filter = ("state", "bank_account")
-    list_select_related = ("bank_account", "requested_by")
+    list_select_related = ("bank_account",)
     date_hierarchy = "created_at"
     change_list_template = "admin/billing/billingrun/change_list.html"
     fields = (
