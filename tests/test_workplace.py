@@ -708,3 +708,17 @@ def test_outbound_events_read_in_words_and_tables(client, superuser):
     )
     html = _page(client, superuser, reverse("admin:webhooks_delivery_changelist"))
     assert "30/11/2026 08:15 · HTTP 500" in html  # São Paulo time, the receiver's answer beside it
+
+
+def test_runs_and_trust_unblocks_are_titled_the_brazilian_way(customer):
+    from billing.models import BillingRun, TrustUnblock
+
+    run = BillingRun.objects.create(month=dt.date(2026, 12, 1))
+    assert str(run) == f"12/2026 #{run.pk}"
+    unblock = TrustUnblock.objects.create(
+        customer=customer,
+        cycle=dt.date(2026, 11, 10),
+        granted_on=dt.date(2026, 11, 20),
+        last_day=dt.date(2026, 11, 25),
+    )
+    assert str(unblock) == f"{customer} · 11/2026"

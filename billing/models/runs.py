@@ -55,7 +55,7 @@ class BillingRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} #{self.pk}"
+        return f"{self.month:%m/%Y} #{self.pk}"
 
     @property
     def percent(self) -> int:

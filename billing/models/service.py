@@ -44,4 +44,4 @@ class TrustUnblock(models.Model):
         indexes = [models.Index(fields=["customer", "last_day"], name="trustunblock_customer_last_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.cycle:%Y-%m}"
+        return f"{self.customer} · {self.cycle:%m/%Y}"
