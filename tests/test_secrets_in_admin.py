@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from billing.models import ChargeState, GatewayLog, Notification, Payment
+from billing.models import Carne, Charge, ChargeState, GatewayLog, Notification, Payment
 from tests.factories import (
     AsaasAccountFactory,
+    CarneFactory,
     ChargeFactory,
     CustomerFactory,
     JunoAccountFactory,
@@ -61,6 +62,16 @@ def world(db):
     charge = ChargeFactory(
         customer=customer, state=ChargeState.PAID, gateway_code="123", due_date=dt.date(2026, 12, 10)
     )
+    # An open título and a carnê with an installment: their pages offer every object action.
+    ChargeFactory(
+        customer=customer,
+        state=ChargeState.ISSUED,
+        gateway_code="456",
+        link="https://www.boletobancario.com/boletofacil/charge/boleto.pdf?token=456",
+        linha_digitavel="34191790010104351004791020150008291070026000",
+    )
+    carne = CarneFactory(customer=customer)
+    ChargeFactory(customer=customer, carne=carne, installment_number=1, state=ChargeState.ISSUED)
     notification = Notification.objects.create(
         gateway="juno", bank_account=juno, path="/x/", body="paymentToken=abc", charge=charge
     )
@@ -84,24 +95,45 @@ def world(db):
     return {"accounts": [juno, mycontas, asaas]}
 
 
+#: Objects of one model whose pages are crawled (each of them: every bank account's own page).
+OBJECTS_PER_MODEL = 6
+
+
 def admin_pages() -> list[str]:
-    """Every page the admin serves by GET for the first object of each model (and its add page)."""
+    """Every page the admin serves by GET: the index, each app's list, and for each model its
+    changelist, add page and own pages (imports, the CSV template...), and for each of its objects
+    the change, history and delete pages, each object action's page and the printed slips."""
     pages = [reverse("admin:index")]
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
         pages.append(reverse("admin:app_list", kwargs={"app_label": opts.app_label}))
-        obj = model._default_manager.order_by("pk").first()
+        objects = list(model._default_manager.order_by("pk")[:OBJECTS_PER_MODEL])
+        actions = [action.name for action in getattr(model_admin, "object_actions", ())]
         for pattern in model_admin.get_urls():
             if not pattern.name:
                 continue
-            keys = set(pattern.pattern.converters)
+            keys = sorted(pattern.pattern.converters)
             if not keys:
                 pages.append(reverse(f"admin:{pattern.name}"))
-            elif obj is not None and len(keys) == 1:
-                try:
-                    pages.append(reverse(f"admin:{pattern.name}", kwargs={keys.pop(): obj.pk}))
-                except NoReverseMatch:
-                    continue
+                continue
+            for obj in objects:
+                if len(keys) == 1:
+                    pages.append(reverse(f"admin:{pattern.name}", kwargs={keys[0]: obj.pk}))
+                elif keys == ["action_name", "object_id"]:
+                    pages += [
+                        reverse(f"admin:{pattern.name}", kwargs={"object_id": obj.pk, "action_name": name})
+                        for name in actions
+                    ]
+    pages += [reverse("print:charge", args=[pk]) for pk in Charge.objects.values_list("pk", flat=True)]
+    pages += [reverse("print:carne", args=[pk]) for pk in Carne.objects.values_list("pk", flat=True)]
+    for app_label, model_name, field in (
+        ("customers", "customer", "bank_account"),
+        ("billing", "charge", "customer"),
+    ):
+        pages.append(
+            reverse("admin:autocomplete")
+            + f"?app_label={app_label}&model_name={model_name}&field_name={field}&term="
+        )
     return list(dict.fromkeys(pages))
 
 
@@ -116,18 +148,18 @@ def staff_users():
 def test_no_page_shows_more_than_the_last_four_characters_of_a_secret(client, world):
     forbidden = {piece: name for name, secret in SECRETS.items() for piece in fragments(secret)}
     pages = admin_pages()
-    assert len(pages) > 40
+    assert len(pages) > 120
     roles = 0
     for role, user in staff_users():
         client.force_login(user)
         may_change_accounts = user.has_perm("providers.change_bankaccount")
-        seen = 0
+        seen: list[str] = []
         for url in pages:
             response = client.get(url)
             assert response.status_code < 500, (role, url)
             if response.status_code != 200:
                 continue
-            seen += 1
+            seen.append(url)
             body = response.content.decode(errors="replace")
             shown = sorted({forbidden[piece] for piece in forbidden if piece in body})
             assert shown == [], f"{role} sees {shown} on {url}"
@@ -135,7 +167,12 @@ def test_no_page_shows_more_than_the_last_four_characters_of_a_secret(client, wo
                 for account in world["accounts"]:
                     for piece in fragments(account.public_id):
                         assert piece not in body, f"{role} sees {account.name}'s public id on {url}"
-        assert seen > 5, role
+        assert len(seen) > 5, role
+        if role == "superuser":  # every kind of page was really rendered, not refused
+            for kind in ("/change/", "/history/", "/delete/", "/do/", "/print/", "/autocomplete/", ".csv"):
+                assert any(kind in url for url in seen), kind
+            accounts = [reverse("admin:providers_bankaccount_change", args=[a.pk]) for a in world["accounts"]]
+            assert set(accounts) <= set(seen)
         roles += 1
     assert roles >= 3  # the superuser and at least the operators' and the readers' groups
 
@@ -160,3 +197,18 @@ def test_readers_see_the_secret_fields_masked_on_the_account_page(client, world)
     assert SECRETS["mycontas password"][-4:] not in page  # passwords show nothing of themselves
     assert "Somente quem pode alterar esta conta vê o endereço completo." in page
     assert f"/api/notifications/mycontas/…{mycontas.public_id[-4:]}/" in page
+
+
+def test_a_refused_account_form_does_not_show_back_what_was_typed(client, world):
+    """A failed submit renders the form again: the secret just typed is not in it either."""
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    juno = world["accounts"][0]
+    typed = "Ty9Nw8Hj3Kl5ZxQ2Vb7Mc"
+    response = client.post(
+        reverse("admin:providers_bankaccount_change", args=[juno.pk]),
+        {"name": "", "gateway": "juno", "token": typed, "sandbox_token": typed},
+    )
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    body = response.content.decode()
+    assert not any(piece in body for piece in fragments(typed))
+    assert not any(piece in body for piece in fragments(SECRETS["juno token"]))
