@@ -45,7 +45,7 @@ from billing.services.transitions import carne_transition, note, recorded_user, 
 from core import queue
 from core.dates import today
 from core.errors import ApplicationError
-from core.links import gateway_link_allowed, safe_gateway_link
+from core.links import gateway_link_allowed
 from customers.models import Customer
 from gateways.base import (
     MAX_INSTALLMENTS,
@@ -410,14 +410,30 @@ def _request_for(group: Sequence[Charge]) -> ChargeRequest:
     )
 
 
+def _kept_link(gateway: str, url: str) -> str:
+    """A link the gateway gave, when it may be stored (core.links.gateway_link_allowed), else ""."""
+    return url[:500] if url and gateway_link_allowed(gateway, url) else ""
+
+
+def _refused_links(gateway: str, issued: IssuedCharge) -> list[str]:
+    """One history line for each link of the answer that is not the gateway's own https address."""
+    links = (issued.link, issued.checkout_url, issued.installment_link)
+    return [
+        _("The page address given, %(link)s, is not an https address of the gateway: not kept.")
+        % {"link": url[:200]}
+        for url in dict.fromkeys(links)
+        if url and not gateway_link_allowed(gateway, url)
+    ]
+
+
 def _issued_fields(issued: IssuedCharge, gateway: str) -> dict[str, Any]:
-    """What the gateway answered for one boleto; a link not on the gateway's own domains is not
-    kept as a link (it stays readable for staff in the payload)."""
+    """What a charge keeps of the gateway's answer; its links only when they are the gateway's own
+    https addresses (a link elsewhere stays in ``gateway_payload`` as text, never a link)."""
     return {
         "gateway_code": issued.code[:64],
-        "link": safe_gateway_link(gateway, issued.link)[:500],
-        "checkout_url": safe_gateway_link(gateway, issued.checkout_url)[:500],
-        "installment_link": safe_gateway_link(gateway, issued.installment_link)[:500],
+        "link": _kept_link(gateway, issued.link),
+        "checkout_url": _kept_link(gateway, issued.checkout_url),
+        "installment_link": _kept_link(gateway, issued.installment_link),
         "linha_digitavel": issued.linha_digitavel[:60],
         "barcode": issued.barcode[:60],
         "gateway_bank_account": issued.bank_account[:60],
@@ -467,8 +483,9 @@ def _gateway_terms(charge: Charge, issued: IssuedCharge) -> tuple[dict[str, Any]
 def _apply_issued(
     group: Sequence[Charge], charges: Sequence[IssuedCharge], *, actor_label: str, reason: str
 ) -> None:
+    gateway = group[0].bank_account.gateway
     for charge, issued in zip(group, _match(group, charges), strict=True):
-        fields = _issued_fields(issued, charge.bank_account.gateway) if issued else {"error_message": ""}
+        fields = _issued_fields(issued, gateway) if issued else {"error_message": ""}
         terms, terms_note = _gateway_terms(charge, issued) if issued else ({}, "")
         fields.update(terms)
         if charge.state in (S.ISSUING, S.UNKNOWN):
@@ -480,12 +497,12 @@ def _apply_issued(
             charge.save(update_fields=[*fields, "updated_at"])
             if terms_note:
                 note(charge, terms_note, actor_label=actor_label)
+        for refused in _refused_links(gateway, issued) if issued else []:
+            note(charge, refused, actor_label=actor_label)
     carne = group[0].carne
-    carne_link = (
-        safe_gateway_link(group[0].bank_account.gateway, charges[0].installment_link) if charges else ""
-    )
+    carne_link = _kept_link(gateway, charges[0].installment_link) if charges else ""
     if carne and carne_link and not carne.installment_link:
-        carne.installment_link = carne_link[:500]
+        carne.installment_link = carne_link
         carne.save(update_fields=["installment_link"])
 
 
@@ -815,8 +832,10 @@ def charge_adopt_candidate(
         why = _("Found at the gateway: staff marked charge %(code)s as this one") % {"code": code}
         if note_text.strip():
             why = f"{why} ({note_text.strip()})"
-        fields = _issued_fields(issued, locked.bank_account.gateway)
-        transition(locked, S.ISSUED, actor=actor, reason=why, **fields)
+        gateway = locked.bank_account.gateway
+        transition(locked, S.ISSUED, actor=actor, reason=why, **_issued_fields(issued, gateway))
+        for refused in _refused_links(gateway, issued):
+            note(locked, refused, actor=actor)
     return locked
 
 

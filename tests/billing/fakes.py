@@ -40,6 +40,12 @@ class FakeGateway:
     lookups: int = 0
     note: str = ""  # what the gateway says besides the charges (IssueResult.message)
     requests: list[ChargeRequest] = field(default_factory=list)  # every issue request, as sent
+    link_site: str = ""  # where its links point instead of the gateway's own https site (a forged answer)
+
+    @property
+    def site(self) -> str:
+        """Where its boleto pages live (links elsewhere are refused as not the gateway's own)."""
+        return self.link_site or "https://www.boletobancario.com/boletofacil"
 
     def _maybe_fail(self) -> None:
         if self.fail_next:
@@ -57,11 +63,9 @@ class FakeGateway:
                     code=code,
                     reference=request.reference,
                     due_date=due,
-                    link=f"https://www.boletobancario.com/boletofacil/charge/{code}",
+                    link=f"{self.site}/charge/{code}",
                     linha_digitavel="0" * 47,
-                    installment_link="https://www.boletobancario.com/boletofacil/installment/carne"
-                    if request.installments > 1
-                    else "",
+                    installment_link=f"{self.site}/installment/carne" if request.installments > 1 else "",
                     amount=self.answer_amount if self.answer_amount is not None else request.amount,
                     payer_document=request.payer.document,
                 )

@@ -11,6 +11,7 @@ from billing.selectors.attention import charges_needing_attention
 from billing.services import charges as svc
 from billing.services.transitions import ALLOWED, IllegalTransition, transition
 from core import queue
+from core.dates import today
 from core.errors import ApplicationError
 from gateways.base import GatewayRejected, GatewayUnavailable, OperationUnsupported
 from tests.billing.fakes import FakeGateway
@@ -107,6 +108,36 @@ def test_issue_records_what_the_gateway_returned(customer, gateway):
     assert charge.gateway_code and charge.link.startswith("https://")
     assert charge.issue_attempts == 1
     assert list(charge.events.values_list("to_state", flat=True)) == [S.PENDING, S.ISSUING, S.ISSUED]
+
+
+@pytest.mark.parametrize(
+    "site",
+    ["https://evil.example", "http://boletos.boletobancario.com", "https://boletobancario.com.evil.example"],
+)
+def test_links_off_the_gateways_own_https_domains_are_not_stored(customer, gateway, site):
+    gateway.link_site = site
+    carne = svc.carne_create(
+        customer=customer,
+        installments=2,
+        amount=Decimal("99.90"),
+        first_due_date=today() + dt.timedelta(days=10),
+        description="Internet",
+        enqueue=False,
+    )
+    first = carne.installment_charges.order_by("installment_number").first()
+    svc.charge_issue(charge_id=first.pk)
+    carne.refresh_from_db()
+    assert carne.installment_link == ""
+    for charge in carne.installment_charges.all():
+        assert charge.state == S.ISSUED and charge.gateway_code  # the boleto itself is kept
+        assert (charge.link, charge.checkout_url, charge.installment_link) == ("", "", "")
+        refused = [r for r in charge.events.values_list("reason", flat=True) if site in r]
+        assert len(refused) == 2  # its boleto page and the carnê's, each said once
+
+
+def test_links_on_the_gateways_own_https_domains_are_stored(customer, gateway):
+    charge = svc.charge_issue(charge_id=make_charge(customer).pk)
+    assert charge.link == f"https://www.boletobancario.com/boletofacil/charge/{charge.gateway_code}"
 
 
 def test_issue_twice_sends_once(customer, gateway):
