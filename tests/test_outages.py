@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from contextlib import contextmanager
+from decimal import Decimal
 from html import unescape
+from unittest import mock
 
 import pytest
 from celery import current_app
 from django.contrib.messages import get_messages
 from django.core import signing
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
 from billing.forms import SUBMISSION_SALT
 from billing.models import Carne, Charge, ChargeState
+from billing.services import charges as charge_services
 from core import queue
 from core.dates import today
 from tests import factories
@@ -27,7 +33,7 @@ CLOSED_CACHE = {
 
 
 @pytest.fixture
-def redis_down():
+def redis_down(monkeypatch):
     """The Celery app's broker and Django's cache both at a closed port; restored afterwards."""
     app = current_app._get_current_object()
     before, eager = app.conf.broker_url, app.conf.task_always_eager
@@ -38,6 +44,7 @@ def redis_down():
         app._pool = None  # the producers were made for the old broker
         app.amqp._producer_pool = None
 
+    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT)  # Celery reads it before its own setting
     reconnect(CLOSED_PORT)
     try:
         with override_settings(CACHES=CLOSED_CACHE):
@@ -175,3 +182,45 @@ def test_after_a_commit_a_broker_error_is_reported_not_raised(redis_down):
     # Outside a transaction nothing was committed by the call: the caller gets the error.
     with pytest.raises(queue.BROKER_ERRORS):
         queue.enqueue(queue.ISSUE_CHARGE, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submits_of_one_page_issue_one_charge(sent_tasks):
+    """Both pass the "already issued?" check together; the unique reference decides at the insert."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (set DATABASE_URL)")
+    customer = factories.CustomerFactory(bank_account=factories.JunoAccountFactory())
+    reference = charge_services.new_reference("T")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+    real_once = charge_services._once
+
+    @contextmanager
+    def once_after_both_checked(model, ref):
+        with real_once(model, ref):
+            start.wait(timeout=10)  # both requests have checked and found nothing
+            yield
+
+    def submit() -> None:
+        try:
+            charge_services.charge_create(
+                customer=customer,
+                amount=Decimal("99.90"),
+                due_date=today() + dt.timedelta(days=5),
+                description="Internet",
+                reference=reference,
+            )
+            outcomes.append("issued")
+        except charge_services.AlreadyIssued as repeated:
+            outcomes.append(f"already {repeated.existing.reference}")
+        finally:
+            connection.close()
+
+    with mock.patch.object(charge_services, "_once", once_after_both_checked):
+        threads = [threading.Thread(target=submit) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(outcomes) == [f"already {reference}", "issued"]
+    assert Charge.objects.filter(reference=reference).count() == 1
