@@ -5,6 +5,7 @@ each staff group and as a superuser shows at most a secret's last four character
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from billing.models import Carne, Charge, ChargeState, GatewayLog, Notification, Payment
+from core.dates import today
 from tests.factories import (
     AsaasAccountFactory,
     CarneFactory,
@@ -212,3 +214,53 @@ def test_a_refused_account_form_does_not_show_back_what_was_typed(client, world)
     body = response.content.decode()
     assert not any(piece in body for piece in fragments(typed))
     assert not any(piece in body for piece in fragments(SECRETS["juno token"]))
+
+
+def test_no_log_record_or_stored_exchange_of_any_gateway_shows_a_secret(settings, caplog):
+    """Each gateway issues one charge against its simulator: nothing logged or stored (the gateway
+    log's request, URL, answer and error, the charge's history) holds five characters of a secret."""
+    from billing.models import ChargeEvent
+    from billing.services import charges as charge_services
+    from gateways.asaas import simulator as asaas_simulator
+    from gateways.juno import simulator as juno_simulator
+    from gateways.mycontas import simulator as mycontas_simulator
+
+    secrets = {
+        "juno sandbox token": "SbTk4HfG8sD1aQ6wE3rT",
+        "mycontas password": "McPw9Zx2Cv5Bn8Mq1Wk4",
+        "asaas sandbox key": "$aact_hmlg_AsSb7Yh4Gf1Ds8Aq5Zw2",
+    }
+    servers = []
+    for module in (juno_simulator, mycontas_simulator, asaas_simulator):
+        server, base_url = module.start_in_thread()
+        servers.append(server)
+        if module is juno_simulator:
+            settings.JUNO_SANDBOX_BASE_URL = base_url + juno_simulator.API_PREFIX
+        elif module is mycontas_simulator:
+            settings.MYCONTAS_URL = base_url + "/servicoweb"
+        else:
+            settings.ASAAS_SANDBOX_BASE_URL = base_url + asaas_simulator.API_PREFIX
+    accounts = [
+        JunoAccountFactory(sandbox_token=secrets["juno sandbox token"]),
+        MycontasAccountFactory(account_password=secrets["mycontas password"]),
+        AsaasAccountFactory(sandbox_token=secrets["asaas sandbox key"]),
+    ]
+    caplog.set_level(logging.DEBUG)
+    try:
+        for account in accounts:
+            charge = ChargeFactory(
+                customer=CustomerFactory(bank_account=account), due_date=today() + dt.timedelta(days=9)
+            )
+            charge_services.charge_issue(charge_id=charge.pk)
+    finally:
+        for server in servers:
+            server.shutdown()
+    stored = [
+        *GatewayLog.objects.values_list("url", "request_params", "response_body", "error_message"),
+        *ChargeEvent.objects.values_list("reason", flat=True),
+    ]
+    assert GatewayLog.objects.values("bank_account").distinct().count() == 3  # every gateway was called
+    text = caplog.text + "".join(str(record.__dict__) for record in caplog.records) + str(stored)
+    for name, secret in secrets.items():
+        shown = [piece for piece in fragments(secret.removeprefix("$aact_hmlg_")) if piece in text]
+        assert shown == [], f"{name}: {shown}"
