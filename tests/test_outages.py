@@ -25,6 +25,7 @@ from billing.services import charges as charge_services
 from core import queue
 from core.dates import today
 from tests import factories
+from tests.test_secrets_in_admin import admin_pages, make_world
 
 CLOSED_PORT = "redis://127.0.0.1:9/3"  # the discard port: nothing listens on loopback
 CLOSED_CACHE = {
@@ -224,3 +225,13 @@ def test_two_simultaneous_submits_of_one_page_issue_one_charge(sent_tasks):
             thread.join(timeout=30)
     assert sorted(outcomes) == [f"already {reference}", "issued"]
     assert Charge.objects.filter(reference=reference).count() == 1
+
+
+@pytest.mark.django_db
+def test_every_page_answers_without_an_error_with_redis_down(client, redis_down):
+    """Every admin page of every model and the API's documents, with the cache and the broker down."""
+    make_world()
+    client.force_login(factories.UserFactory(username="root", is_superuser=True))
+    answers = {url: client.get(url).status_code for url in [*admin_pages(), "/api/schema/", "/api/docs/"]}
+    assert [url for url, status in answers.items() if status >= 500] == []
+    assert sum(status == 200 for status in answers.values()) > 100

@@ -48,6 +48,12 @@ def fragments(secret: str) -> set[str]:
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world() -> dict:
+    """One of everything (accounts of every gateway with distinctive secrets, charges, a carnê,
+    a payment, a notification, a gateway exchange), so every admin page has something to show."""
     ProviderFactory()
     juno = JunoAccountFactory(token=SECRETS["juno token"], sandbox_token=SECRETS["juno sandbox token"])
     mycontas = MycontasAccountFactory(
