@@ -51,8 +51,9 @@ from django.utils import timezone  # noqa: E402
 from billing.models import Charge, Lease, TrustUnblock  # noqa: E402
 from billing.services import overdue_policy as policy  # noqa: E402
 from billing.services import service_status  # noqa: E402
-from billing.services.dates import add_months, today  # noqa: E402
+from billing.services.dates import add_months  # noqa: E402
 from core import queue  # noqa: E402
+from core.dates import today  # noqa: E402
 from customers.models import Customer, CustomerStatus, StatusCause, StatusChange  # noqa: E402
 from customers.services import customer_change_status  # noqa: E402
 from providers.models import BankAccount, Gateway, Provider  # noqa: E402
