@@ -79,7 +79,7 @@ def test_shows_provider_customer_masked_document_and_open_charges(client, custom
     assert f'data-copy-value="{LINHA}"' in html
     assert "data-copy-target" in html
     assert "never issued" not in html and "was cancelled" not in html
-    assert "is-overdue" not in html and pt("Overdue") not in html
+    assert "is-overdue" not in html and 'class="badge overdue"' not in html
     assert pt("Amount due today") not in html  # not late: nothing added
 
 
@@ -102,7 +102,7 @@ def test_overdue_charge_shows_mark_and_amount_due_today_with_fine_and_interest(c
     html = unescape(client.get(url(customer)).content.decode())
 
     assert "is-overdue" in html
-    assert pt("Overdue") in html
+    assert '<span class="badge overdue">Vencido</span>' in html  # one boleto: singular
     assert pt("Amount due today") in html
     assert "R$\u00a0102,33" in html
     assert "R$\u00a0100,00" in html
@@ -118,7 +118,7 @@ def test_contra_apresentacao_has_no_due_limit_and_is_never_overdue(client, custo
 
     assert pt("No due date (payable on presentation)") in html
     assert "01/11/2026" not in html
-    assert pt("Overdue") not in html and "is-overdue" not in html
+    assert 'class="badge overdue"' not in html and "is-overdue" not in html
     assert "R$\u00a0102" not in html
 
 
