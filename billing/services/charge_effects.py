@@ -24,17 +24,16 @@ from webhooks.services import event_record
 S = ChargeState
 SERVICE_STATUS_REFRESH = "billing.service_status_refresh"
 
-#: The written-off state (a boleto past its days to write off), on installations that have it.
-WRITTEN_OFF: str | None = getattr(S, "WRITTEN_OFF", None)
-#: Charges in these states can make a customer overdue (see billing.services.service_status).
-OVERDUE_STATES: frozenset[str] = frozenset(state for state in (S.ISSUED, WRITTEN_OFF) if state is not None)
+#: Charges in these states can make a customer overdue (see billing.services.service_status). A
+#: written-off boleto (baixado: past the days the bank accepts it) is still owed: writing it off
+#: neither unblocks its customer nor spares them the block; paying it (still recorded) does.
+OVERDUE_STATES: frozenset[str] = frozenset({S.ISSUED, S.WRITTEN_OFF})
 EVENTS: dict[str, str] = {
     S.ISSUED: EventType.CHARGE_ISSUED,
     S.PAID: EventType.CHARGE_PAID,
     S.CANCELLED: EventType.CHARGE_CANCELLED,
+    S.WRITTEN_OFF: EventType.CHARGE_WRITTEN_OFF,
 }
-if WRITTEN_OFF is not None:
-    EVENTS[WRITTEN_OFF] = EventType.CHARGE_WRITTEN_OFF
 #: Back to ``issued`` after a refused cancel is not a new issue.
 NOT_AN_ISSUE = frozenset({S.CANCEL_REQUESTED})
 

@@ -29,15 +29,16 @@ from django.utils.translation import gettext as _
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Charge, ChargeState, Notification, Payment
 from billing.services.amounts import CENT, charge_amount_due
-from billing.services.transitions import transition
+from billing.services.transitions import ALLOWED, transition
 from gateways.base import PaymentDetails
 from providers.models import BankAccount
 
 logger = logging.getLogger(__name__)
 S = ChargeState
 
-#: States a charge can be paid from (see billing.services.transitions.ALLOWED).
-PAYABLE_STATES = frozenset({S.ISSUING, S.UNKNOWN, S.ISSUED, S.CANCEL_REQUESTED, S.CANCELLED})
+#: States a charge can be paid from: read from billing.services.transitions.ALLOWED, so that a
+#: state allowed to become paid there (a written-off boleto paid after all) is paid here too.
+PAYABLE_STATES = frozenset(state for state, targets in ALLOWED.items() if S.PAID in targets)
 CANCEL_STATES = frozenset({S.CANCEL_REQUESTED, S.CANCELLED})
 
 SOURCE_NOTIFICATION = "notification"

@@ -255,6 +255,38 @@ def test_a_cancelled_overdue_charge_unblocks_too(queued, django_capture_on_commi
     assert status_of(customer)[0] == CustomerStatus.ACTIVE
 
 
+def test_a_written_off_charge_keeps_blocking_and_is_announced(queued, django_capture_on_commit_callbacks):
+    from billing.services.charges import charges_write_off
+
+    customer, charge = overdue_customer()
+    days = charge.bank_account.days_to_write_off
+    with at(dt.date(2026, 11, 26)):
+        service_status.overdue_pass()
+    assert status_of(customer)[0] == CustomerStatus.BLOCKED
+    with at(dt.date(2026, 11, 10) + dt.timedelta(days=days + 1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert charges_write_off() == 1
+        assert not [name for name, _args in queued if name == "billing.service_status_refresh"]
+        assert service_status.overdue_pass().unblocked == 0
+    charge.refresh_from_db()
+    assert charge.state == S.WRITTEN_OFF
+    assert status_of(customer)[0] == CustomerStatus.BLOCKED
+    event = Event.objects.get(type="charge.written_off")
+    assert event.data["charge"]["id"] == charge.pk and event.data["charge"]["state"] == "written_off"
+
+
+def test_a_written_off_charge_blocks_and_paying_it_unblocks(queued, django_capture_on_commit_callbacks):
+    customer, charge = overdue_customer(state=S.WRITTEN_OFF)
+    with at(dt.date(2026, 11, 27)):
+        assert service_status.overdue_pass().blocked == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            pay(charge)
+        run_queued(queued)
+    charge.refresh_from_db()
+    assert charge.state == S.PAID
+    assert status_of(customer) == (CustomerStatus.ACTIVE, StatusCause.PAYMENT)
+
+
 def test_paying_a_charge_not_yet_due_enqueues_nothing(queued, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     charge = ChargeFactory(customer=customer, due_date=dt.date(2026, 12, 10), state=S.ISSUED)
