@@ -38,6 +38,7 @@ setup: install
 	$(PY) manage.py migrate --noinput -v 0
 	@$(MAKE) --no-print-directory messages
 	$(PY) manage.py load_demo
+	$(PY) manage.py demo_reminders
 	$(PY) bin/ensure_admin.py
 
 run: setup

@@ -16,9 +16,16 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
-from billing.services import billing_run_jobs, charges, cycle, service_status, sweep
+from billing.services import billing_run_jobs, charges, cycle, manual_payments, service_status, sweep
 from billing.services.charge_effects import SERVICE_STATUS_REFRESH
-from core.queue import CANCEL_CHARGE, ISSUE_CHARGE, RECONCILE_ACCOUNT, SWEEP, backoff
+from core.queue import (
+    CANCEL_BOLETO_PAID_ELSEWHERE,
+    CANCEL_CHARGE,
+    ISSUE_CHARGE,
+    RECONCILE_ACCOUNT,
+    SWEEP,
+    backoff,
+)
 from gateways.base import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -71,6 +78,21 @@ def reconcile_account(account_id: int) -> dict[str, int]:
 
     run = reconcile_account_now(account_id=account_id)
     return {"repaired": run.repaired, "differences": run.differences} if run else {"skipped": 1}
+
+
+@shared_task(
+    bind=True,
+    name=CANCEL_BOLETO_PAID_ELSEWHERE,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+)
+def cancel_boleto_paid_elsewhere(self: Any, charge_id: int) -> str:
+    """Cancel at the gateway the boleto of a charge staff recorded as paid (see manual_payments)."""
+    try:
+        return manual_payments.boleto_cancel_paid_elsewhere(charge_id=charge_id).state
+    except RETRYABLE as exc:
+        return _retry_or_defer(self, exc, "cancel of a boleto paid elsewhere", charge_id)
 
 
 @shared_task(name=SWEEP, acks_late=True, ignore_result=True)

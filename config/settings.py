@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "billing",
     "webhooks",
     "radius",
+    "dunning",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +326,8 @@ NOTIFICATION_SILENCE_HOURS = env.int("NOTIFICATION_SILENCE_HOURS", default=48)
 # The daily reconciliation compares this many days of payments with each Juno account.
 RECONCILIATION_DAYS = env.int("RECONCILIATION_DAYS", default=5)
 PORTAL_RATE_LIMIT_PER_MINUTE = env.int("PORTAL_RATE_LIMIT_PER_MINUTE", default=60)
+# Second copies asked for from one address per minute (each boleto also gets at most one a day).
+PORTAL_SECOND_COPY_LIMIT_PER_MINUTE = 5
 # A Mycontas charge still without its number or link this long after it was sent needs staff (the
 # return POST did not come); the same delay applies to an unknown one.
 MYCONTAS_UNKNOWN_ATTENTION_MINUTES = env.int("MYCONTAS_UNKNOWN_ATTENTION_MINUTES", default=60)

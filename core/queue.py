@@ -39,6 +39,9 @@ DISPATCH_NOTIFICATIONS = "billing.dispatch_notifications"
 PRUNE_NOTIFICATIONS = "billing.prune_notifications"
 RECONCILE = "billing.reconcile"
 RECONCILE_ACCOUNT = "billing.reconcile_account"
+CANCEL_BOLETO_PAID_ELSEWHERE = "billing.cancel_boleto_paid_elsewhere"
+QUEUE_REMINDERS = "dunning.queue_reminders"
+SEND_REMINDERS = "dunning.send_reminders"
 
 #: First retry waits up to this many seconds; each later one doubles the ceiling.
 BACKOFF_BASE_SECONDS = 10

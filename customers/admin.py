@@ -85,7 +85,7 @@ class CustomerAdmin(ScalableAdminMixin, ImportMixin, GuardedActionsMixin, admin.
         ),
         (
             _("Billing"),
-            {"fields": ("bank_account", "billing_type", "plan_amount", "due_day")},
+            {"fields": ("bank_account", "billing_type", "plan_amount", "due_day", "reminders_opt_out")},
         ),
         (_("Network (FreeRADIUS)"), {"fields": ("radius_username", "radius_group")}),
         (_("Subscriber portal"), {"fields": ("portal_link",)}),

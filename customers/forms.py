@@ -88,6 +88,7 @@ class CustomerAdminForm(forms.ModelForm):
             "block_after_days",
             "radius_username",
             "radius_group",
+            "reminders_opt_out",
             "notes",
         ]
 

@@ -126,6 +126,12 @@ class Customer(models.Model):
     portal_token = models.CharField(
         _("portal token"), max_length=64, unique=True, default=new_portal_token, editable=False
     )
+    reminders_opt_out = models.BooleanField(
+        _("no reminders"),
+        default=False,
+        db_default=False,
+        help_text=_("The customer asked not to receive payment reminders (e-mail, WhatsApp, SMS)."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

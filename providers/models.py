@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,17 @@ from gateways.base import ASAAS, JUNO, MYCONTAS
 
 #: Mycontas' published test credentials: the service validates everything and registers nothing.
 MYCONTAS_TEST_ACCOUNT_CODE = "1234567890ABCDEFGHIJ"
+
+
+def validate_reminder_days(value: str) -> None:
+    """Whole numbers of days from the due date, comma-separated, each within 120 days."""
+    parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    try:
+        days = [int(part) for part in parts]
+    except ValueError as exc:
+        raise ValidationError(_("Use whole numbers of days separated by commas, e.g. -5,0,3,10.")) from exc
+    if not days or any(abs(day) > 120 for day in days):
+        raise ValidationError(_("Give at least one step, each within 120 days of the due date."))
 
 
 def new_public_id() -> str:
@@ -62,6 +74,41 @@ class Provider(models.Model):
         max_length=64,
         blank=True,
         help_text=_("The FreeRADIUS group of active customers who have no plan group of their own."),
+    )
+    # Collecting what is owed
+    second_copy_days = models.PositiveSmallIntegerField(
+        _("second copy due in (days)"),
+        default=3,
+        db_default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("A second copy (segunda via) is due this many days after it is asked for."),
+    )
+    reminders_enabled = models.BooleanField(
+        _("send reminders"),
+        default=True,
+        db_default=True,
+        help_text=_("Send the reminder schedule's e-mails and webhooks."),
+    )
+    reminder_days = models.CharField(
+        _("reminder steps"),
+        max_length=60,
+        default="-5,0,3,10",
+        db_default="-5,0,3,10",
+        validators=[validate_reminder_days],
+        help_text=_(
+            "Days from the due date, separated by commas: -5 is five days before, 0 the due date, "
+            "3 three days after."
+        ),
+    )
+    reminder_webhook_url = models.URLField(
+        _("reminder webhook URL"),
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "Each reminder is also posted here as JSON (a WhatsApp or SMS relay); empty: e-mail only."
+        ),
     )
 
     class Meta:

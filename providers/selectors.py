@@ -12,3 +12,8 @@ def provider_settings() -> Provider:
     unblock days, RADIUS groups) from here, so a fresh installation works with the documented defaults.
     """
     return Provider.objects.order_by("pk").first() or Provider(name="")
+
+
+def current_provider() -> Provider | None:
+    """The ISP (one row expected): its name heads the portal, the printed boleto and every reminder."""
+    return Provider.objects.order_by("id").first()

@@ -22,6 +22,7 @@ from billing.admin.charge_actions import (
     cancel_message,
     carne_cancel_message,
 )
+from billing.admin.collection import ChargeCollectionToolsMixin
 from billing.admin.common import state_badge
 from billing.admin.decisions import DECISION_ACTIONS, ChargeDecisionsMixin
 from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
@@ -124,8 +125,14 @@ class PaymentInline(ReadOnlyInline):
         "status_display",
         "amount_mismatch",
         "source_display",
+        "method",
+        "entered_by",
+        "note",
         "created_at",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("entered_by")
 
     @admin.display(description=_("gateway payment id"))
     def payment_link(self, obj: Payment) -> str:
@@ -179,7 +186,12 @@ def _customer_link(customer: Any) -> str:
 
 @admin.register(Charge)
 class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
-    ChargeDecisionsMixin, ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, admin.ModelAdmin
+    ChargeCollectionToolsMixin,
+    ChargeDecisionsMixin,
+    ObjectActionsMixin,
+    ScalableAdminMixin,
+    GuardedActionsMixin,
+    admin.ModelAdmin,
 ):
     # What staff look for first: whose charge, when due, how much, where it stands, then its
     # reference. The gateway code is a key to search by (the search box takes it), not to read.
@@ -208,7 +220,7 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
     autocomplete_fields = ("customer",)
     raw_id_fields = ("carne",)
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
-    actions = ("cancel_selected_charges", "retry_failed_charges")
+    actions = ("cancel_selected_charges", "retry_failed_charges", "record_payment")
     #: The buttons on a charge's page (billing/admin/charge_actions.py; other modules add theirs).
     object_actions = (*CHARGE_ACTIONS, *DECISION_ACTIONS)
 
@@ -240,6 +252,9 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
         "error_message",
         "issue_attempts",
         "paid_after_cancel",
+        "paid_twice",
+        "gateway_cancel_due",
+        "second_copies",
         "created_by",
         "created_at",
         "updated_at",
@@ -274,6 +289,9 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
                     "decision_panel",
                     "issue_attempts",
                     "paid_after_cancel",
+                    "paid_twice",
+                    "gateway_cancel_due",
+                    "second_copies",
                 )
             },
         ),
@@ -296,6 +314,10 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
             empty.add("error_message")
         if not obj.paid_after_cancel:
             empty.add("paid_after_cancel")
+        if not obj.paid_twice:
+            empty.add("paid_twice")
+        if not obj.gateway_cancel_due:
+            empty.add("gateway_cancel_due")
         empty |= {
             field
             for field, value in (
@@ -490,6 +512,37 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
     @admin.display(description=_("as the gateway answered"))
     def gateway_payload_display(self, obj: Charge) -> str:
         return data_table(obj.gateway_payload) if obj.gateway_payload else "-"
+
+    @admin.display(description=_("second copy"))
+    def second_copies(self, obj: Charge) -> str:
+        """Both ways: the boleto this one replaces, and the copies that replace it."""
+        links = []
+        if obj.replaces_id is not None:
+            original = Charge.objects.only("reference").get(pk=obj.replaces_id)
+            links.append(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    _("Second copy of"),
+                    reverse("admin:billing_charge_change", args=[original.pk]),
+                    original.reference,
+                )
+            )
+        for copy in obj.replacements.only("reference", "state").order_by("id"):
+            links.append(
+                format_html(
+                    '{} <a href="{}">{}</a> ({})',
+                    _("Replaced by"),
+                    reverse("admin:billing_charge_change", args=[copy.pk]),
+                    copy.reference,
+                    copy.get_state_display(),
+                )
+            )
+        if not links:
+            return "-"
+        return format_html(
+            '<ul class="second-copies">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((link,) for link in links)),
+        )
 
     # --- actions ---------------------------------------------------------------------------------
 

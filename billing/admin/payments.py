@@ -8,6 +8,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from billing.admin.collection import PaymentUndoMixin
 from billing.admin.filters import GatewayFilter, PaymentSourceFilter, PaymentStatusFilter
 from billing.labels import gateway_label, payment_source_label, payment_status_label
 from billing.models import Payment
@@ -17,7 +18,7 @@ from core.pagination import ScalableAdminMixin
 
 
 @admin.register(Payment)
-class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
+class PaymentAdmin(PaymentUndoMixin, ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
     # When, who, for which charge, how much, in what state; the gateway's id last.
     list_display = (
         "paid_on",
@@ -29,7 +30,14 @@ class PaymentAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):  #
         "payment_id_display",
     )
     list_display_links = ("payment_id_display",)
-    list_filter = (GatewayFilter, PaymentStatusFilter, "amount_mismatch", PaymentSourceFilter, "paid_on")
+    list_filter = (
+        GatewayFilter,
+        PaymentStatusFilter,
+        "amount_mismatch",
+        PaymentSourceFilter,
+        "method",
+        "paid_on",
+    )
     list_select_related = ("charge", "charge__customer")
     search_fields = ("^gateway_payment_id", "^charge__reference", "charge__customer__name")
     date_hierarchy = "paid_on"

@@ -15,7 +15,7 @@ from billing.models.gateway_customers import GatewayCustomer
 from billing.models.leases import Lease
 from billing.models.logs import ExchangeOutcome, GatewayLog
 from billing.models.notifications import Notification, NotificationStatus
-from billing.models.payments import Payment
+from billing.models.payments import Payment, PaymentMethod
 from billing.models.reconciliation import DifferenceKind, ReconciliationDifference, ReconciliationRun
 from billing.models.runs import BillingRun, BillingRunState
 from billing.models.service import TrustUnblock
@@ -40,6 +40,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Payment",
+    "PaymentMethod",
     "ReconciliationDifference",
     "ReconciliationRun",
     "TrustUnblock",

@@ -182,6 +182,28 @@ class Charge(models.Model):
     )
     pix_expires_at = models.DateTimeField(_("PIX payable until"), null=True, blank=True)
     gateway_payload = models.JSONField(_("gateway payload"), default=dict, blank=True)
+    # Collecting what is owed: the second copy, payments at the counter
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("second copy of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replacements",
+        help_text=_("The overdue boleto this one replaces (segunda via)."),
+    )
+    paid_twice = models.BooleanField(
+        _("paid twice: refund due"),
+        default=False,
+        db_default=False,
+        help_text=_("More than one confirmed payment arrived for this charge: the extra must be refunded."),
+    )
+    gateway_cancel_due = models.BooleanField(
+        _("boleto to cancel at the gateway"),
+        default=False,
+        db_default=False,
+        help_text=_("Paid outside the gateway: its boleto is still payable there and is being cancelled."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -225,6 +247,8 @@ class Charge(models.Model):
             # Covers the admin dashboard's per-account monthly aggregates (billing.selectors.dashboard):
             # read from the index alone, without visiting the rows.
             models.Index(fields=["due_date", "bank_account", "state", "amount"], name="charge_dashboard_idx"),
+            # Covers the overdue list's grouping by customer (dunning.selectors.overdue_groups).
+            models.Index(fields=["state", "due_date", "customer", "amount"], name="charge_overdue_idx"),
         ]
 
     def __str__(self) -> str:

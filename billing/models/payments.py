@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class PaymentMethod(models.TextChoices):
+    """How a payment staff record was made (gateway payments leave it empty)."""
+
+    CASH = "dinheiro", _("Cash")
+    PIX = "pix", _("PIX")
+    TRANSFER = "transferencia", _("Bank transfer")
+    CARD = "cartao", _("Card")
+    OTHER = "outro", _("Other")
 
 
 class Payment(models.Model):
@@ -48,6 +59,29 @@ class Payment(models.Model):
         default="notification",
         help_text=_("notification, reconciliation or staff"),
     )
+    # Payments staff record (at the counter, PIX to the provider, transfer...)
+    method = models.CharField(
+        _("method"), max_length=20, choices=PaymentMethod.choices, blank=True, default="", db_default=""
+    )
+    note = models.TextField(_("note"), blank=True, default="", db_default="")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    undo_reason = models.TextField(_("why it was undone"), blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

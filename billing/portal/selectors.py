@@ -6,20 +6,21 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from billing.models import OPEN_STATES, Charge, Payment, TrustUnblock
+from billing.models import OPEN_STATES, Charge, ChargeState, Payment, TrustUnblock
 from billing.services import overdue_policy as policy
 from billing.services import service_status
 from billing.services.amounts import charge_amount_due, is_overdue
 from billing.services.dates import add_months
 from billing.services.descriptions import printed_lines
+from billing.services.second_copy import LIVE_STATES
 from core.links import safe_gateway_link
 from customers.documents import mask_document
 from customers.models import Customer, CustomerStatus, StatusCause
 from providers.models import Provider
-from providers.selectors import provider_settings
+from providers.selectors import current_provider, provider_settings
 
 #: Tokens are ``secrets.token_urlsafe(32)`` (43 characters); anything far off is not looked up.
 _TOKEN_MIN_LENGTH = 16
@@ -43,6 +44,10 @@ class OpenCharge:
     #: Issued, but the gateway has not yet told us the boleto's link or linha digitável (Mycontas
     #: sends them in its return POST): the portal says it is being prepared.
     preparing: bool = False
+    #: A second copy of this boleto on its way (being issued), if any.
+    replacement: Charge | None = None
+    #: The subscriber may ask for a second copy of it now.
+    second_copy_offered: bool = False
 
     @property
     def has_late_fees(self) -> bool:
@@ -77,11 +82,6 @@ class PortalPage:
     service: ServiceBox | None = None
 
 
-def current_provider() -> Provider | None:
-    """The ISP (one row expected): its name heads every portal page."""
-    return Provider.objects.order_by("id").first()
-
-
 def portal_customer(token: str) -> Customer | None:
     """The customer this portal link belongs to, or None (unknown, revoked or malformed token)."""
     if not (_TOKEN_MIN_LENGTH <= len(token) <= _TOKEN_MAX_LENGTH) or not set(token) <= _TOKEN_ALPHABET:
@@ -91,10 +91,14 @@ def portal_customer(token: str) -> Customer | None:
 
 def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
     boleto_link = safe_gateway_link(charge.bank_account.gateway, charge.link)
+    live = [copy for copy in charge.replacements.all() if copy.state in LIVE_STATES]
+    overdue = is_overdue(charge, on=today)
     return OpenCharge(
+        replacement=live[0] if live else None,
+        second_copy_offered=overdue and not live and charge.state == ChargeState.ISSUED,
         charge=charge,
         amount_due_today=charge_amount_due(charge, on=today),
-        overdue=is_overdue(charge, on=today),
+        overdue=overdue,
         has_due_date=not charge.bank_account.contra_apresentacao,
         boleto_link=boleto_link,
         carne_link=safe_gateway_link(
@@ -139,7 +143,12 @@ def service_box(customer: Customer, *, today: dt.date, overdue: bool) -> Service
 def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
     open_charges = (
         Charge.objects.filter(customer=customer, state__in=OPEN_STATES)
-        .select_related("bank_account", "carne")
+        # A boleto whose second copy is issued is being cancelled: the copy is the one to pay.
+        .exclude(replacements__state=ChargeState.ISSUED)
+        .select_related("bank_account", "carne", "replaces")
+        .prefetch_related(
+            Prefetch("replacements", queryset=Charge.objects.only("pk", "state", "replaces_id"))
+        )
         .order_by("due_date", "id")
     )
     since = add_months(today.replace(day=1), -(PAYMENT_HISTORY_MONTHS - 1))

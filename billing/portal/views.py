@@ -10,15 +10,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.models import Charge
 from billing.portal.selectors import current_provider, portal_customer, portal_page
 from billing.printing.selectors import slips_for_carne, slips_for_charge
 from billing.printing.views import render_slips
 from billing.services import service_status
+from billing.services.second_copy import charge_second_copy
+from billing.templatetags.money import brl
 from core import ratelimit
 from core.dates import today
+from core.errors import ApplicationError
 from customers.models import Customer
 
 #: Subscribers are in Brazil: the portal speaks Brazilian Portuguese whatever the browser asks.
@@ -91,6 +96,51 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
     page = portal_page(customer=customer, today=today())
     outcome = request.GET.get(TRUST_OUTCOME_PARAM, "")
     return render(request, "portal/page.html", {"page": page, "trust_outcome": outcome})
+
+
+@csrf_exempt
+@require_POST
+@_private_page
+def second_copy(request: HttpRequest, token: str, charge_id: int) -> HttpResponse:
+    """The subscriber asks for a second copy of an overdue boleto (at most one a day per boleto).
+
+    Not CSRF-protected, deliberately: the unguessable token in the URL is the only credential (the
+    portal sets no cookie), so a forged request has no ambient authority to borrow; and the portal's
+    no-referrer policy makes browsers post "Origin: null", which the CSRF check would refuse.
+    """
+    customer = _customer_or_refusal(request, token)
+    if isinstance(customer, HttpResponse):
+        return customer
+    day = today()
+    notice, status = "", 200
+    refused = _limited(request, scope="second_copy", limit=settings.PORTAL_SECOND_COPY_LIMIT_PER_MINUTE)
+    if refused is not None and refused.status_code != 429:
+        return refused
+    if refused is not None:
+        notice, status = gettext("Too many requests. Wait a minute and try again."), 429
+    elif not Charge.objects.filter(pk=charge_id, customer=customer).exists():
+        return _notice(request, "portal/not_found.html", status=404)
+    else:
+        try:
+            new = charge_second_copy(
+                charge_id=charge_id, today=day, provider=current_provider(), by_subscriber=True
+            )
+        except ApplicationError as error:
+            notice, status = error.message, 409
+        else:
+            notice = gettext(
+                "Your second copy of %(amount)s, due %(date)s, is being issued: it appears below in a moment."
+            ) % {"amount": brl(new.amount), "date": new.due_date.strftime("%d/%m/%Y")}
+    page = portal_page(customer=customer, today=day)
+    response = render(
+        request,
+        "portal/page.html",
+        {"page": page, "notice": notice, "notice_ok": status == 200},
+        status=status,
+    )
+    if refused is not None:
+        response["Retry-After"] = refused["Retry-After"]
+    return response
 
 
 @require_GET

@@ -18,6 +18,7 @@ from billing.services.descriptions import printed_lines
 from customers.documents import digits, format_document, format_postcode, mask_document
 from gateways.brazil import barcode_from_linha, is_valid_linha_digitavel
 from providers.models import Provider
+from providers.selectors import current_provider
 
 _MARKUP = re.compile(r"<[^>]*>")
 
@@ -132,7 +133,7 @@ def slips_for_charge(*, charge_id: int, today: dt.date, customer_id: int | None 
     charge = charges.first()
     if charge is None:
         return None
-    provider = Provider.objects.order_by("id").first()
+    provider = current_provider()
     return SlipBook(
         title=charge.reference,
         provider=provider,
@@ -152,7 +153,7 @@ def slips_for_carne(*, carne_id: int, today: dt.date, customer_id: int | None = 
     charges = _charges().filter(carne_id=carne.pk).order_by("installment_number")
     if customer_id is not None:
         charges = charges.filter(state__in=OPEN_STATES)
-    provider = Provider.objects.order_by("id").first()
+    provider = current_provider()
     masked = customer_id is not None
     return SlipBook(
         title=carne.reference,

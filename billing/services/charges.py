@@ -491,6 +491,8 @@ def _apply_issued(
         if charge.state in (S.ISSUING, S.UNKNOWN):
             why = f"{reason}. {terms_note}" if terms_note else reason
             transition(charge, S.ISSUED, actor_label=actor_label, reason=why, **fields)
+            if charge.replaces_id is not None:
+                _settle_replacement(charge, actor_label=actor_label)
         elif issued:  # already moved on (e.g. paid by an early notification): keep what the gateway said
             for name, value in fields.items():
                 setattr(charge, name, value)
@@ -568,6 +570,8 @@ def charge_registered_at_gateway(
                     error_message="",
                     **fields,
                 )
+                if charge.replaces_id is not None:
+                    _settle_replacement(charge, actor_label=actor_label)
             else:
                 for name, value in fields.items():
                     setattr(charge, name, value)
@@ -588,6 +592,31 @@ def _remember_gateway_customer(charge: Charge, gateway_customer_id: str) -> None
         sandbox=account.is_sandbox,
         defaults={"gateway_customer_id": gateway_customer_id[:64]},
     )
+
+
+def _settle_replacement(new: Charge, *, actor_label: str) -> None:
+    """A second copy is issued: only now is the boleto it replaces cancelled at the gateway.
+
+    Had the subscriber paid the old boleto meanwhile, the second copy is the one cancelled.
+    """
+    old = Charge.objects.select_for_update(of=CHARGE_ROWS).get(pk=new.replaces_id or 0)
+    if old.state == S.ISSUED:
+        transition(
+            old,
+            S.CANCEL_REQUESTED,
+            actor_label=actor_label,
+            reason=_("Replaced by the second copy %(reference)s") % {"reference": new.reference},
+        )
+        queue.enqueue(queue.CANCEL_CHARGE, old.pk)
+    elif old.state == S.PAID:
+        transition(
+            new,
+            S.CANCEL_REQUESTED,
+            actor_label=actor_label,
+            reason=_("%(reference)s, which this second copy replaces, was paid meanwhile")
+            % {"reference": old.reference},
+        )
+        queue.enqueue(queue.CANCEL_CHARGE, new.pk)
 
 
 def _set_group(

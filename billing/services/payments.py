@@ -19,17 +19,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from billing.labels import payment_source_label, payment_status_label
-from billing.models import Charge, ChargeState, Notification, Payment
+from billing.models import Charge, ChargeEvent, ChargeState, Notification, Payment
 from billing.services.amounts import CENT, charge_amount_due
 from billing.services.transitions import ALLOWED, transition
+from core import queue
 from gateways.base import PaymentDetails
 from providers.models import BankAccount
 
@@ -43,6 +46,7 @@ CANCEL_STATES = frozenset({S.CANCEL_REQUESTED, S.CANCELLED})
 
 SOURCE_NOTIFICATION = "notification"
 SOURCE_RECONCILIATION = "reconciliation"
+SOURCE_STAFF = "staff"
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,21 @@ def _is_newer(recorded: str, told: str) -> bool:
     return not (recorded in PaymentDetails.REFUND_STATUSES and told == PaymentDetails.CONFIRMED)
 
 
-def _apply_to_charge(charge: Charge, status: str, *, payment: Payment, actor_label: str, reason: str) -> bool:
+def _apply_to_charge(
+    charge: Charge,
+    status: str,
+    *,
+    payment: Payment,
+    actor_label: str,
+    reason: str,
+    actor: AbstractBaseUser | None = None,
+) -> bool:
     """Move the locked charge as ``payment``'s ``status`` says; True when its state changed."""
     if status == PaymentDetails.CONFIRMED and charge.state in PAYABLE_STATES:
         transition(
             charge,
             S.PAID,
+            actor=actor,
             actor_label=actor_label,
             reason=reason,
             payment=payment,
@@ -141,6 +154,7 @@ def _apply_to_charge(charge: Charge, status: str, *, payment: Payment, actor_lab
         )
         if charge.paid_after_cancel:
             logger.warning("charge %s was paid after its cancel: the payment is kept", charge.reference)
+        _withdraw_replacements(charge, actor_label=actor_label)
         return True
     if status in PaymentDetails.REFUND_STATUSES:
         if charge.state in PAYABLE_STATES:  # the confirmation never reached us: show both moves
@@ -151,6 +165,49 @@ def _apply_to_charge(charge: Charge, status: str, *, payment: Payment, actor_lab
             transition(charge, S.REFUNDED, actor_label=actor_label, reason=reason)
             return True
     return False
+
+
+def _withdraw_replacements(charge: Charge, *, actor_label: str) -> None:
+    """The old boleto was paid while its second copy was on its way: the copy is withdrawn.
+
+    An unsent copy is cancelled here and hands the billing month back; an issued one is cancelled at
+    the gateway (one still being sent is settled when its answer arrives, in ``charges``).
+    """
+    replacements = Charge.objects.select_for_update(of=("self",)).filter(
+        replaces=charge, state__in=(S.PENDING, S.FAILED, S.ISSUED)
+    )
+    for replacement in replacements:
+        reason = _("%(reference)s, which this second copy replaces, was paid") % {
+            "reference": charge.reference
+        }
+        if replacement.state == S.ISSUED:
+            transition(replacement, S.CANCEL_REQUESTED, actor_label=actor_label, reason=reason)
+            queue.enqueue(queue.CANCEL_CHARGE, replacement.pk)
+            continue
+        month = replacement.billing_month
+        transition(replacement, S.CANCELLED, actor_label=actor_label, reason=reason, billing_month=None)
+        if month is not None and charge.billing_month is None:
+            charge.billing_month = month
+            charge.save(update_fields=["billing_month", "updated_at"])
+
+
+def _flag_paid_twice(charge: Charge, payment: Payment, *, actor_label: str) -> None:
+    """A second confirmed payment for a paid charge: kept, and the charge flagged for a refund.
+
+    Typically the subscriber paid at the counter (recorded by staff) and then paid the boleto before
+    the gateway had cancelled it. Nothing is lost: both payments stay, staff see "paid twice".
+    """
+    charge.paid_twice = True
+    charge.save(update_fields=["paid_twice", "updated_at"])
+    ChargeEvent.objects.create(
+        charge=charge,
+        from_state=charge.state,
+        to_state=charge.state,
+        actor_label=actor_label[:80],
+        reason=_("Paid twice: payment %(id)s of %(amount)s arrived for a paid charge; refund due.")
+        % {"id": payment.gateway_payment_id, "amount": payment.amount},
+    )
+    logger.warning("charge %s was paid twice (payment %s): refund due", charge.reference, payment.pk)
 
 
 def lock_charge(**lookup: object) -> Charge | None:
@@ -172,14 +229,25 @@ def payment_apply(
     notification: Notification | None = None,
     actor_label: str = "",
     account: BankAccount | None = None,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    recorded_fields: Mapping[str, object] | None = None,
 ) -> PaymentOutcome:
     """:func:`payment_record` for a charge the caller already holds locked inside a transaction.
 
     ``account`` is the charge's bank account when the caller has it at hand (saves a query).
+    ``recorded_fields`` are stored on a new payment row (staff payments: method, note, who);
+    ``reason`` replaces the history's default wording.
     """
     account = account or charge.bank_account
     payment, created = _insert_or_get(
-        charge, account, gateway, details, source=source, notification=notification
+        charge,
+        account,
+        gateway,
+        details,
+        source=source,
+        notification=notification,
+        **(recorded_fields or {}),
     )
     status_changed = False
     if not created and _is_newer(payment.status, details.status):
@@ -196,14 +264,17 @@ def payment_apply(
             charge.pk,
         )
         return PaymentOutcome(payment, charge, created, False, status_changed, elsewhere=True)
-    reason = _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
+    reason = reason or _("Gateway payment %(id)s: %(status)s (%(source)s)") % {
         "id": details.payment_id,
         "status": payment_status_label(details.status),
         "source": payment_source_label(source),
     }
+    was_paid = charge.state == S.PAID
     state_changed = _apply_to_charge(
-        charge, payment.status, payment=payment, actor_label=actor_label or source, reason=reason
+        charge, payment.status, payment=payment, actor_label=actor_label or source, reason=reason, actor=actor
     )
+    if created and was_paid and payment.status == PaymentDetails.CONFIRMED:
+        _flag_paid_twice(charge, payment, actor_label=actor_label or source)
     if created and payment.amount_mismatch:
         logger.warning(
             "payment %s:%s of %s differs from charge %s (%s)",

@@ -38,7 +38,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.CANCEL_REQUESTED: frozenset({S.CANCELLED, S.ISSUED, S.PAID}),
     # Money is never hidden: a payment after a cancel still marks the charge paid.
     S.CANCELLED: frozenset({S.PAID}),
-    S.PAID: frozenset({S.REFUNDED}),
+    # paid -> issued / cancelled only when a superuser undoes a payment staff recorded by mistake.
+    S.PAID: frozenset({S.REFUNDED, S.ISSUED, S.CANCELLED}),
     S.REFUNDED: frozenset(),
     # Written off here only: a payment that still arrives is recorded, and nothing brings it back
     # to issued (the portal stops offering it, the reconciliation leaves it).

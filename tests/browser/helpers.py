@@ -51,6 +51,9 @@ def ensure_staff_groups() -> None:
     for app, model, actions in cycle.PERMISSIONS:
         operators.permissions.add(*permissions([(app, model)], actions))
         readers.permissions.add(*permissions([(app, model)], ("view",)))
+    reminders = import_module("dunning.migrations.0002_staff_access_and_schedule")
+    for group in (operators, readers):
+        group.permissions.add(*permissions(reminders.VIEW, ("view",)))
 
 
 def staff_user(username: str, *, superuser: bool = False, groups: tuple[str, ...] = ()):
