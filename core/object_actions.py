@@ -67,6 +67,11 @@ class ObjectAction:
     question: StrOrPromise = ""
     confirm_label: StrOrPromise = _("Confirm")
     form_class: type[forms.Form] | None = None
+    #: The form's initial values for the object as it is now (e.g. the amount due today).
+    initial: Callable[[Any], dict[str, Any]] | None = None
+    #: What the person confirming should see about the object: (label, value) rows shown with the
+    #: question (e.g. the new amount and due date a second copy would have).
+    facts: Callable[[Any], Sequence[tuple[StrOrPromise, str]]] | None = None
     url: Callable[[Any], str] | None = None
     link: Callable[[Any], str] | None = None
     copy: Callable[[Any], str] | None = None
@@ -180,7 +185,13 @@ class ObjectActionsMixin:
             )
             return back
         confirmed = request.method == "POST" and request.POST.get("post") == "yes"
-        form = action.form_class(request.POST if confirmed else None) if action.form_class else None
+        form = (
+            action.form_class(
+                request.POST if confirmed else None, initial=action.initial(obj) if action.initial else None
+            )
+            if action.form_class
+            else None
+        )
         if not confirmed or (form is not None and not form.is_valid()):
             return self._object_action_page(request, obj, action, form, back.url)
         try:
@@ -203,6 +214,7 @@ class ObjectActionsMixin:
             "object": obj,
             "opts": obj._meta,
             "question": action.question,
+            "facts": action.facts(obj) if action.facts else (),
             "confirm_label": action.confirm_label,
             "danger": action.danger,
             "form": form,

@@ -7,24 +7,24 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
+from billing.admin.charges import ChargeAdmin
 from billing.models import Charge
 from core.dates import today
 from billing.templatetags.money import brl
 from core.admin import ReadOnlyAdminMixin, acting_user, badge
-from core.audit import log_staff_action
 from core.errors import ApplicationError
+from core.object_actions import ObjectAction, add_object_actions
 from customers.models import Customer, CustomerStatus
 from dunning import selectors, services
 from dunning.models import Outcome, OverdueCustomer, ReminderLog
@@ -106,52 +106,36 @@ class ReminderLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def outcome_display(self, obj: ReminderLog) -> str:
         return outcome_badge(obj)
 
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "send/<int:charge_id>/",
-                self.admin_site.admin_view(self.send_charge_email_view),
-                name="dunning_send_charge_email",
-            ),
-            *super().get_urls(),
-        ]
 
-    def send_charge_email_view(self, request: HttpRequest, charge_id: int) -> HttpResponse:
-        """ "Send boleto by e-mail" from the charge page: a confirmation, then the e-mail, now."""
-        if not request.user.has_perm(SEND_PERMISSION):
-            raise PermissionDenied
-        charge = get_object_or_404(Charge.objects.select_related("customer"), pk=charge_id)
-        charge_url = reverse("admin:billing_charge_change", args=[charge.pk])
-        if request.method == "POST":
-            try:
-                log = services.reminder_send_now(charge=charge, actor=acting_user(request), today=today())
-            except ApplicationError as error:
-                messages.error(request, error.message)
-            else:
-                log_staff_action(
-                    user=request.user,
-                    objects=charge,
-                    message=_("Boleto sent by e-mail to %(email)s: %(outcome)s")
-                    % {"email": charge.customer.email, "outcome": log.get_outcome_display()},
-                )
-                if log.outcome == Outcome.SENT:
-                    messages.success(
-                        request, _("Boleto sent by e-mail to %(email)s.") % {"email": log.recipient}
-                    )
-                else:
-                    messages.error(request, _("The e-mail was not sent: %(detail)s") % {"detail": log.detail})
-            return HttpResponseRedirect(charge_url)
-        return TemplateResponse(
-            request,
-            "admin/dunning/send_charge_email.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": Charge._meta,
-                "title": _("Send boleto by e-mail"),
-                "original": charge,
-                "charge_url": charge_url,
-            },
-        )
+def _send_by_email(request: HttpRequest, charge: Charge, data: dict[str, Any]) -> StrOrPromise:
+    log = services.reminder_send_now(charge=charge, actor=acting_user(request), today=today())
+    if log.outcome != Outcome.SENT:
+        raise ApplicationError(_("The e-mail was not sent: %(detail)s") % {"detail": log.detail})
+    return _("Boleto sent by e-mail to %(email)s.") % {"email": log.recipient}
+
+
+#: "Enviar boleto por e-mail" on the charge page: the ``manual`` text, now, to the customer's address.
+add_object_actions(
+    ChargeAdmin,
+    ObjectAction(
+        name="send-email",
+        label=_("Send boleto by e-mail"),
+        permission=SEND_PERMISSION,
+        when=lambda charge: charge.state in services.REMINDED_STATES and bool(charge.customer.email),
+        question=_(
+            "Send this boleto by e-mail now? The e-mail has the linha digitável, the amount due today "
+            "and the link to the subscriber's page."
+        ),
+        facts=lambda charge: [
+            (_("charge"), charge.reference),
+            (_("amount"), brl(charge.amount)),
+            (_("due date"), charge.due_date.strftime("%d/%m/%Y")),
+            (_("e-mail"), charge.customer.email),
+        ],
+        confirm_label=_("Send the e-mail"),
+        perform=_send_by_email,
+    ),
+)
 
 
 class DaysLateFilter(admin.SimpleListFilter):
@@ -406,19 +390,24 @@ class ReminderCustomerAdmin(_CustomerAdmin):
 
     change_form_template = "admin/dunning/customer/change_form.html"
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
     ) -> HttpResponse:
+        # Both the add and the change page render this template: each needs the page it extends.
         extra = dict(extra_context or {})
         extra["reminder_base_template"] = _CustomerAdmin.change_form_template or "admin/change_form.html"
-        if object_id.isdigit():
+        if object_id is not None and object_id.isdigit():
             logs = (
                 ReminderLog.objects.filter(customer_id=int(object_id))
                 .select_related("charge")
                 .order_by("-created_at", "-id")[:REMINDERS_SHOWN]
             )
             extra["reminders"] = [(log, step_label(log.step_days), outcome_badge(log)) for log in logs]
-        return super().change_view(request, object_id, form_url, extra)
+        return super().changeform_view(request, object_id, form_url, extra)
 
 
 admin.site.unregister(Customer)

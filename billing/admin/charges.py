@@ -22,7 +22,7 @@ from billing.admin.charge_actions import (
     cancel_message,
     carne_cancel_message,
 )
-from billing.admin.collection import ChargeCollectionToolsMixin
+from billing.admin.collection import COLLECTION_ACTIONS, record_payment
 from billing.admin.common import state_badge
 from billing.admin.decisions import DECISION_ACTIONS, ChargeDecisionsMixin
 from billing.admin.filters import ChargeKindFilter, ChargeSituationFilter, LateFilter, is_bare_visit
@@ -65,7 +65,7 @@ from core.dates import today
 from core.display import data_table
 from core.errors import ApplicationError
 from core.links import gateway_link_html
-from core.object_actions import ObjectActionsMixin
+from core.object_actions import ObjectAction, ObjectActionsMixin
 from core.pagination import ScalableAdminMixin
 from customers.search import classify, customer_ids_matching
 
@@ -186,7 +186,6 @@ def _customer_link(customer: Any) -> str:
 
 @admin.register(Charge)
 class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAdmin's type
-    ChargeCollectionToolsMixin,
     ChargeDecisionsMixin,
     ObjectActionsMixin,
     ScalableAdminMixin,
@@ -220,9 +219,10 @@ class ChargeAdmin(  # type: ignore[misc]  # paginator: the mixin narrows ModelAd
     autocomplete_fields = ("customer",)
     raw_id_fields = ("carne",)
     inlines = (ChargeEventInline, PaymentInline, GatewayLogInline)
-    actions = ("cancel_selected_charges", "retry_failed_charges", "record_payment")
-    #: The buttons on a charge's page (billing/admin/charge_actions.py; other modules add theirs).
-    object_actions = (*CHARGE_ACTIONS, *DECISION_ACTIONS)
+    actions = ("cancel_selected_charges", "retry_failed_charges", record_payment)
+    #: The buttons on a charge's page (billing/admin/charge_actions.py, collection.py and
+    #: decisions.py; other modules add theirs).
+    object_actions = (*COLLECTION_ACTIONS, *CHARGE_ACTIONS, *DECISION_ACTIONS)
 
     class Media:
         js = ("core/admin/copy.js",)
@@ -688,8 +688,15 @@ class CarneAdmin(ObjectActionsMixin, ScalableAdminMixin, GuardedActionsMixin, ad
     search_help_text = _("A carnê reference (C-…), a CPF/CNPJ or a customer's name.")
     inlines = (InstallmentInline, CarneEventInline)
     actions = ("cancel_carnes",)
-    #: The buttons on a carnê's page (billing/admin/charge_actions.py).
-    object_actions = CARNE_ACTIONS
+    #: The buttons on a carnê's page (billing/admin/charge_actions.py), printing first.
+    object_actions = (
+        ObjectAction(
+            name="print",
+            label=_("Print the carnê"),
+            url=lambda carne: reverse("print:carne", args=[carne.pk]),
+        ),
+        *CARNE_ACTIONS,
+    )
     readonly_fields = (
         "reference",
         "customer",

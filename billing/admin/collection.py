@@ -1,9 +1,10 @@
 """Staff tools on the charge and payment pages: record a payment (*baixa manual*), issue a second
-copy (*segunda via*), and undo a payment recorded by mistake.
+copy (*segunda via*), print the boleto, and undo a payment recorded by mistake.
 
-Each tool is its own page under the model's admin URL (an object tool on the change page links to
-it), shown and allowed only to who may use it: operators record payments and issue second copies,
-readers do neither, and only superusers undo. Every page confirms before it changes anything.
+The charge page's tools are object actions (core/object_actions.py): buttons shown only to who may
+use them and only when the charge's state allows it, each confirmed on its own page, checked again
+when posted and written to the charge's history. Operators record payments and issue second copies,
+readers do neither; only superusers undo a payment (on the payment's page).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from billing.models import Charge, Payment, PaymentMethod
 from billing.services import manual_payments, second_copy
@@ -31,18 +34,11 @@ from billing.templatetags.money import brl
 from core.admin import acting_user
 from core.audit import ADDITION, log_staff_action
 from core.errors import ApplicationError
+from core.object_actions import ObjectAction
 from providers.selectors import current_provider
 
 RECORD_PERMISSION = "billing.change_charge"
 SECOND_COPY_PERMISSION = "billing.add_charge"
-
-
-def may_record_payment(request: HttpRequest) -> bool:
-    return request.user.has_perm(RECORD_PERMISSION)
-
-
-def may_issue_second_copy(request: HttpRequest) -> bool:
-    return request.user.has_perm(SECOND_COPY_PERMISSION)
 
 
 def may_undo_payment(request: HttpRequest) -> bool:
@@ -76,166 +72,127 @@ class UndoPaymentForm(forms.Form):
     )
 
 
-class ChargeCollectionToolsMixin:
-    """Added to the charge admin: the record-payment and second-copy pages, and the bulk action."""
+def _charge_facts(charge: Charge) -> list[tuple[StrOrPromise, str]]:
+    return [
+        (_("customer"), f"{charge.customer.name} · {charge.customer.document_display}"),
+        (_("amount"), brl(charge.amount)),
+        (_("due date"), charge.due_date.strftime("%d/%m/%Y")),
+        (_("state"), str(charge.get_state_display())),
+    ]
 
-    def get_urls(self) -> list[URLPattern]:
-        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
-        return [
-            path(
-                "<int:charge_id>/record-payment/",
-                wrap(self.record_payment_view),
-                name="billing_charge_record_payment",
-            ),
-            path(
-                "<int:charge_id>/second-copy/", wrap(self.second_copy_view), name="billing_charge_second_copy"
-            ),
-            *super().get_urls(),  # type: ignore[misc]
-        ]
 
-    def _tool_page(
-        self, request: HttpRequest, charge: Charge, template: str, **context: Any
-    ) -> TemplateResponse:
-        opts = Charge._meta
-        return TemplateResponse(
-            request,
-            template,
-            {
-                **self.admin_site.each_context(request),  # type: ignore[attr-defined]
-                "opts": opts,
-                "original": charge,
-                "charge_url": reverse("admin:billing_charge_change", args=[charge.pk]),
-                **context,
-            },
-        )
+def _payment_facts(charge: Charge) -> list[tuple[StrOrPromise, str]]:
+    return [*_charge_facts(charge), (_("amount due today"), brl(charge_amount_due(charge, on=today())))]
 
-    def _charge(self, charge_id: int) -> Charge:
-        return get_object_or_404(
-            Charge.objects.select_related("customer", "bank_account", "carne"), pk=charge_id
-        )
 
-    # --- record a payment ------------------------------------------------------------------------
+def _payment_initial(charge: Charge) -> dict[str, Any]:
+    return {
+        "amount": charge_amount_due(charge, on=today()),
+        "paid_on": today(),
+        "method": PaymentMethod.CASH,
+        "form_key": uuid.uuid4().hex,
+    }
 
-    def record_payment_view(self, request: HttpRequest, charge_id: int) -> HttpResponse:
-        if not may_record_payment(request):
-            raise PermissionDenied
-        charge = self._charge(charge_id)
-        day = today()
-        due_today = charge_amount_due(charge, on=day)
-        if request.method == "POST":
-            form = ManualPaymentForm(request.POST)
-            if form.is_valid():
-                try:
-                    outcome = manual_payments.payment_record_manual(
-                        charge_id=charge.pk,
-                        actor=request.user,  # type: ignore[arg-type]
-                        today=day,
-                        **form.cleaned_data,
-                    )
-                except ApplicationError as error:
-                    form.add_error(None, error.message)
-                else:
-                    if outcome.created:
-                        log_staff_action(
-                            user=request.user,
-                            objects=charge,
-                            message=_("Payment of %(amount)s recorded (%(method)s)")
-                            % {
-                                "amount": brl(outcome.payment.amount),
-                                "method": outcome.payment.get_method_display(),
-                            },
-                        )
-                    self._report_payment(request, charge, outcome)
-                    return HttpResponseRedirect(reverse("admin:billing_charge_change", args=[charge.pk]))
-        else:
-            form = ManualPaymentForm(
-                initial={
-                    "amount": due_today,
-                    "paid_on": day,
-                    "method": PaymentMethod.CASH,
-                    "form_key": uuid.uuid4().hex,
-                }
-            )
-        return self._tool_page(
-            request,
-            charge,
-            "admin/billing/charge/record_payment.html",
-            title=_("Record a payment for %(reference)s") % {"reference": charge.reference},
-            form=form,
-            amount_due_today=due_today,
-        )
 
-    def _report_payment(
-        self, request: HttpRequest, charge: Charge, outcome: manual_payments.ManualPaymentOutcome
-    ) -> None:
-        if not outcome.created:
-            messages.warning(request, _("This payment had already been recorded; nothing was added."))
-            return
-        messages.success(
-            request,
-            _("Payment of %(amount)s recorded for %(reference)s.")
-            % {"amount": outcome.payment.amount, "reference": charge.reference},
-        )
-        if outcome.cancel_queued:
-            messages.info(
-                request, _("The boleto is being cancelled at the gateway so it cannot be paid twice.")
-            )
+def _record_payment(request: HttpRequest, charge: Charge, data: dict[str, Any]) -> StrOrPromise:
+    outcome = manual_payments.payment_record_manual(
+        charge_id=charge.pk,
+        actor=request.user,  # type: ignore[arg-type]  # the admin's views are for signed-in staff
+        today=today(),
+        **data,
+    )
+    if not outcome.created:
+        raise ApplicationError(gettext("This payment had already been recorded; nothing was added."))
+    if outcome.cancel_queued:
+        messages.info(request, _("The boleto is being cancelled at the gateway so it cannot be paid twice."))
+    return _("Payment of %(amount)s recorded (%(method)s).") % {
+        "amount": brl(outcome.payment.amount),
+        "method": outcome.payment.get_method_display(),
+    }
 
-    @admin.action(description=_("Record a payment"), permissions=["change"])
-    def record_payment(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        ids = list(queryset.values_list("pk", flat=True)[:2])
-        if len(ids) != 1:
-            messages.error(request, _("Select one charge to record a payment for."))
-            return None
-        return HttpResponseRedirect(reverse("admin:billing_charge_record_payment", args=[ids[0]]))
 
-    # --- second copy -----------------------------------------------------------------------------
+def _second_copy_offered(charge: Charge) -> bool:
+    return not second_copy.refusal(charge, today=today())
 
-    def second_copy_view(self, request: HttpRequest, charge_id: int) -> HttpResponse:
-        if not may_issue_second_copy(request):
-            raise PermissionDenied
-        charge = self._charge(charge_id)
-        day = today()
-        provider = current_provider()
-        refused = second_copy.refusal(charge, today=day)
-        if request.method == "POST" and not refused:
-            try:
-                new = second_copy.charge_second_copy(
-                    charge_id=charge.pk, today=day, provider=provider, actor=acting_user(request)
-                )
-            except ApplicationError as error:
-                refused = error.message
-            else:
-                log_staff_action(
-                    user=request.user,
-                    objects=charge,
-                    message=_("Second copy %(reference)s requested") % {"reference": new.reference},
-                )
-                log_staff_action(
-                    user=request.user,
-                    objects=new,
-                    message=_("Created as the second copy of %(reference)s")
-                    % {"reference": charge.reference},
-                    flag=ADDITION,
-                )
-                messages.success(
-                    request,
-                    _("Second copy %(reference)s created for %(amount)s, due %(date)s; it is being issued.")
-                    % {
-                        "reference": new.reference,
-                        "amount": new.amount,
-                        "date": new.due_date.strftime("%d/%m/%Y"),
-                    },
-                )
-                return HttpResponseRedirect(reverse("admin:billing_charge_change", args=[new.pk]))
-        return self._tool_page(
-            request,
-            charge,
-            "admin/billing/charge/second_copy.html",
-            title=_("Second copy of %(reference)s") % {"reference": charge.reference},
-            refused=refused,
-            quote=None if refused else second_copy.quote(charge, today=day, provider=provider),
-        )
+
+def _second_copy_facts(charge: Charge) -> list[tuple[StrOrPromise, str]]:
+    offer = second_copy.quote(charge, today=today(), provider=current_provider())
+    return [
+        *_charge_facts(charge),
+        (_("new amount (due today)"), brl(offer.amount)),
+        (_("new due date"), offer.due_date.strftime("%d/%m/%Y")),
+    ]
+
+
+def _issue_second_copy(request: HttpRequest, charge: Charge, data: dict[str, Any]) -> StrOrPromise:
+    new = second_copy.charge_second_copy(
+        charge_id=charge.pk, today=today(), provider=current_provider(), actor=acting_user(request)
+    )
+    log_staff_action(
+        user=request.user,
+        objects=new,
+        message=_("Created as the second copy of %(reference)s") % {"reference": charge.reference},
+        flag=ADDITION,
+    )
+    return _("Second copy %(reference)s created for %(amount)s, due %(date)s; it is being issued.") % {
+        "reference": new.reference,
+        "amount": brl(new.amount),
+        "date": new.due_date.strftime("%d/%m/%Y"),
+    }
+
+
+#: The charge page's collection buttons (added to the charge admin's object actions).
+COLLECTION_ACTIONS = (
+    ObjectAction(
+        name="record-payment",
+        label=_("Record a payment"),
+        permission=RECORD_PERMISSION,
+        when=lambda charge: charge.state in manual_payments.RECORDABLE_STATES,
+        question=_(
+            "Record a payment the subscriber made outside the boleto (at the counter, PIX to the "
+            "provider, transfer)? The charge becomes paid; if its boleto is still payable at the "
+            "gateway, it is cancelled there."
+        ),
+        form_class=ManualPaymentForm,
+        initial=_payment_initial,
+        facts=_payment_facts,
+        confirm_label=_("Record the payment"),
+        perform=_record_payment,
+    ),
+    ObjectAction(
+        name="second-copy",
+        label=_("Second copy"),
+        permission=SECOND_COPY_PERMISSION,
+        when=_second_copy_offered,
+        question=_(
+            "Issue a new boleto for the amount due today (fine once, interest up to today)? The old "
+            "boleto is cancelled at the gateway once the new one is issued; both histories link to "
+            "each other and the month is still billed once."
+        ),
+        facts=_second_copy_facts,
+        confirm_label=_("Issue the second copy"),
+        perform=_issue_second_copy,
+    ),
+    ObjectAction(
+        name="print",
+        label=_("Print the boleto"),
+        url=lambda charge: reverse("print:charge", args=[charge.pk]),
+    ),
+)
+
+
+@admin.action(description=_("Record a payment"), permissions=["change"])
+def record_payment(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+) -> HttpResponse | None:
+    """From the charge list: opens the record-a-payment page of the one selected charge."""
+    ids = list(queryset.values_list("pk", flat=True)[:2])
+    if len(ids) != 1:
+        model_admin.message_user(request, _("Select one charge to record a payment for."), messages.ERROR)
+        return None
+    return HttpResponseRedirect(
+        reverse("admin:billing_charge_object_action", args=[ids[0], "record-payment"])
+    )
 
 
 class PaymentUndoMixin:

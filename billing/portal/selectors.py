@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from billing.models import OPEN_STATES, Charge, ChargeState, Payment, TrustUnblock
@@ -44,8 +44,8 @@ class OpenCharge:
     #: Issued, but the gateway has not yet told us the boleto's link or linha digitável (Mycontas
     #: sends them in its return POST): the portal says it is being prepared.
     preparing: bool = False
-    #: A second copy of this boleto on its way (being issued), if any.
-    replacement: Charge | None = None
+    #: A second copy of this boleto is on its way (being issued).
+    copy_on_its_way: bool = False
     #: The subscriber may ask for a second copy of it now.
     second_copy_offered: bool = False
 
@@ -91,10 +91,10 @@ def portal_customer(token: str) -> Customer | None:
 
 def _open_charge(charge: Charge, today: dt.date) -> OpenCharge:
     boleto_link = safe_gateway_link(charge.bank_account.gateway, charge.link)
-    live = [copy for copy in charge.replacements.all() if copy.state in LIVE_STATES]
+    live = bool(getattr(charge, "has_live_copy", False))
     overdue = is_overdue(charge, on=today)
     return OpenCharge(
-        replacement=live[0] if live else None,
+        copy_on_its_way=live,
         second_copy_offered=overdue and not live and charge.state == ChargeState.ISSUED,
         charge=charge,
         amount_due_today=charge_amount_due(charge, on=today),
@@ -146,9 +146,7 @@ def portal_page(*, customer: Customer, today: dt.date) -> PortalPage:
         # A boleto whose second copy is issued is being cancelled: the copy is the one to pay.
         .exclude(replacements__state=ChargeState.ISSUED)
         .select_related("bank_account", "carne", "replaces")
-        .prefetch_related(
-            Prefetch("replacements", queryset=Charge.objects.only("pk", "state", "replaces_id"))
-        )
+        .annotate(has_live_copy=Exists(Charge.objects.filter(replaces=OuterRef("pk"), state__in=LIVE_STATES)))
         .order_by("due_date", "id")
     )
     since = add_months(today.replace(day=1), -(PAYMENT_HISTORY_MONTHS - 1))

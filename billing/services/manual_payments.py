@@ -30,6 +30,7 @@ from billing.services.amounts import CENT
 from billing.services.gateway_access import gateway_for
 from billing.services.payments import SOURCE_STAFF, PaymentOutcome, lock_charge, payment_apply
 from billing.services.transitions import recorded_user, transition
+from billing.templatetags.money import brl
 from core import queue
 from core.errors import ApplicationError
 from gateways.base import GatewayError, GatewayUnavailable, OperationUnsupported, PaymentDetails
@@ -121,7 +122,7 @@ def payment_record_manual(
             actor=actor,
             actor_label=SOURCE_STAFF,
             reason=_("Payment recorded by staff: %(amount)s on %(date)s (%(method)s). %(note)s")
-            % {"amount": amount, "date": paid_on.strftime("%d/%m/%Y"), "method": label, "note": note},
+            % {"amount": brl(amount), "date": paid_on.strftime("%d/%m/%Y"), "method": label, "note": note},
             recorded_fields={"method": method, "note": note, "entered_by": recorded_user(actor)},
         )
         if payable_at_gateway and outcome.created:
@@ -197,7 +198,7 @@ def payment_undo(*, payment_id: int, actor: AbstractBaseUser, reason: str) -> Pa
         confirmed = charge.payments.filter(status=PaymentDetails.CONFIRMED).count()
         why = _("Payment %(id)s of %(amount)s undone: %(reason)s") % {
             "id": payment.gateway_payment_id,
-            "amount": payment.amount,
+            "amount": brl(payment.amount),
             "reason": reason,
         }
         if charge.state == S.PAID and confirmed == 0:

@@ -265,7 +265,7 @@ def test_operator_records_a_payment_from_the_charge_page(
 ):
     client.force_login(operator)
     page = client.get(f"/admin/billing/charge/{issued.pk}/change/").content.decode()
-    url = f"/admin/billing/charge/{issued.pk}/record-payment/"
+    url = f"/admin/billing/charge/{issued.pk}/do/record-payment/"
     assert f'href="{url}"' in page
 
     form = client.get(url).content.decode()
@@ -276,6 +276,7 @@ def test_operator_records_a_payment_from_the_charge_page(
         "method": "dinheiro",
         "note": "Balcão",
         "form_key": form_key(form),
+        "post": "yes",
     }
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(url, data)
@@ -293,11 +294,18 @@ def test_readers_cannot_record_and_do_not_see_the_button(client, issued):
     client.force_login(reader)
     page = client.get(f"/admin/billing/charge/{issued.pk}/change/").content.decode()
     assert "record-payment" not in page
-    url = f"/admin/billing/charge/{issued.pk}/record-payment/"
+    url = f"/admin/billing/charge/{issued.pk}/do/record-payment/"
     assert client.get(url).status_code == 403
     assert (
         client.post(
-            url, {"amount": "1", "paid_on": "2026-12-15", "method": "pix", "form_key": uuid.uuid4().hex}
+            url,
+            {
+                "amount": "1",
+                "paid_on": "2026-12-15",
+                "method": "pix",
+                "form_key": uuid.uuid4().hex,
+                "post": "yes",
+            },
         ).status_code
         == 403
     )
@@ -309,7 +317,7 @@ def test_bulk_action_opens_the_form_for_one_charge(client, issued, operator):
     response = client.post(
         "/admin/billing/charge/", {"action": "record_payment", "_selected_action": [issued.pk]}
     )
-    assert response.status_code == 302 and response["Location"].endswith(f"/{issued.pk}/record-payment/")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{issued.pk}/do/record-payment/")
     other = factories.ChargeFactory(state=S.ISSUED)
     response = client.post(
         "/admin/billing/charge/",

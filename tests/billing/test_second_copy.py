@@ -187,15 +187,15 @@ def test_operator_issues_a_second_copy_from_the_charge_page(
 ):
     client.force_login(staff_user("operadora", groups=("Billing operators",)))
     page = client.get(f"/admin/billing/charge/{overdue.pk}/change/").content.decode()
-    url = f"/admin/billing/charge/{overdue.pk}/second-copy/"
+    url = f"/admin/billing/charge/{overdue.pk}/do/second-copy/"
     assert f'href="{url}"' in page
     confirm = client.get(url).content.decode()
     assert "R$\u00a0102,33" in confirm and "18/12/2026" in confirm
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(url)
+        response = client.post(url, {"post": "yes"})
     assert len(callbacks) == 1  # the copy is sent to the gateway by a task
     new = Charge.objects.get(replaces=overdue)
-    assert response.status_code == 302 and response["Location"].endswith(f"/{new.pk}/change/")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{overdue.pk}/change/")
     page = client.get(f"/admin/billing/charge/{new.pk}/change/").content.decode()
     assert overdue.reference in page  # linked both ways on the charge pages
     assert new.reference in client.get(f"/admin/billing/charge/{overdue.pk}/change/").content.decode()
@@ -203,7 +203,9 @@ def test_operator_issues_a_second_copy_from_the_charge_page(
 
 def test_readers_cannot_issue_a_second_copy(client, overdue):
     client.force_login(staff_user("leitor", groups=("Billing readers",)))
-    assert client.post(f"/admin/billing/charge/{overdue.pk}/second-copy/").status_code == 403
+    assert (
+        client.post(f"/admin/billing/charge/{overdue.pk}/do/second-copy/", {"post": "yes"}).status_code == 403
+    )
     assert not Charge.objects.filter(replaces=overdue).exists()
 
 

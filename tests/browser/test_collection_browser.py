@@ -65,8 +65,10 @@ def test_operator_records_a_counter_payment(live_server, desktop, issued_overdue
     log_in(page, live_server.url, "operadora")
 
     page.goto(f"{live_server.url}/admin/billing/charge/{issued_overdue.pk}/change/")
-    page.click(f"a.record-payment-link:has-text('{pt('Record a payment')}')")
-    expect(page.locator(".amount-due-today")).to_contain_text("R$")
+    record = f"a.cobranca-object-action[href$='/do/record-payment/']:has-text('{pt('Record a payment')}')"
+    page.click(record)
+    expect(page.locator(".cobranca-facts")).to_contain_text(pt("amount due today").capitalize())
+    expect(page.locator(".cobranca-facts")).to_contain_text("R$")
     page.select_option("#id_method", "pix")
     page.fill("#id_note", "PIX recebido na conta do provedor, E2E 123")
     screens.snap(page, "form")
@@ -85,7 +87,7 @@ def test_operator_records_a_counter_payment(live_server, desktop, issued_overdue
     assert charge.events.filter(
         reason=pt("Boleto cancelled at the gateway: it was paid outside it.")
     ).exists()
-    expect(page.locator(".record-payment-link")).to_have_count(0)  # nothing left to record
+    expect(page.locator(record)).to_have_count(0)  # nothing left to record
     screens.snap(page, "paid")
 
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from billing.models import Carne
 from core.dates import today
 from dunning.models import Outcome, ReminderLog
-from dunning.selectors import overdue_customers
+from dunning.selectors import overdue_groups
 from tests.factories import UserFactory
 
 
@@ -17,7 +17,7 @@ def test_demo_has_an_overdue_customer_a_reminder_log_and_a_printable_carne(db, c
     call_command("demo_reminders")
     call_command("demo_reminders")  # idempotent: each step once
 
-    assert overdue_customers(today=today()).exists()
+    assert overdue_groups(today=today()).exists()
     sent = ReminderLog.objects.filter(outcome=Outcome.SENT)
     assert sent.exists()
     assert sent.count() == len(set(sent.values_list("charge_id", "step_days", "channel")))

@@ -263,27 +263,29 @@ def test_staff_send_the_boleto_by_email_from_the_charge_page(client, provider, s
     charge = open_charge(TODAY + dt.timedelta(days=10))
     client.force_login(staff_user("operadora", groups=("Billing operators",)))
     page = client.get(f"/admin/billing/charge/{charge.pk}/change/").content.decode()
-    url = f"/admin/dunning/reminderlog/send/{charge.pk}/"
+    url = f"/admin/billing/charge/{charge.pk}/do/send-email/"
     assert f'href="{url}"' in page
     assert client.get(url).status_code == 200
-    assert client.post(url).status_code == 302
+    assert client.post(url, {"post": "yes"}).status_code == 302
 
     [message] = smtp.messages
     assert message.rcpt_tos == [charge.customer.email]
     assert "Boleto: https://boleto.example/1" in message.text
     log = ReminderLog.objects.get()
     assert log.step_days is None and log.actor.username == "operadora" and log.outcome == Outcome.SENT
-    client.post(url)
+    client.post(url, {"post": "yes"})
     assert len(smtp.messages) == 2  # by hand, as often as staff ask
 
 
 def test_readers_cannot_send_and_paid_charges_have_nothing_to_send(client, provider, smtp):
     charge = open_charge(TODAY)
     client.force_login(staff_user("leitor", groups=("Billing readers",)))
-    assert client.post(f"/admin/dunning/reminderlog/send/{charge.pk}/").status_code == 403
+    assert (
+        client.post(f"/admin/billing/charge/{charge.pk}/do/send-email/", {"post": "yes"}).status_code == 403
+    )
     paid = open_charge(TODAY, state=S.PAID)
     client.force_login(staff_user("operadora", groups=("Billing operators",)))
-    client.post(f"/admin/dunning/reminderlog/send/{paid.pk}/")
+    client.post(f"/admin/billing/charge/{paid.pk}/do/send-email/", {"post": "yes"})
     assert smtp.messages == [] and not ReminderLog.objects.exists()
 
 
