@@ -29,9 +29,9 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from billing.models import Charge  # noqa: E402
-from core.dates import today  # noqa: E402
 from config.celery import app  # noqa: E402
 from core import queue  # noqa: E402
+from core.dates import today  # noqa: E402
 from dunning import services  # noqa: E402
 from dunning.models import ReminderLog  # noqa: E402
 from dunning.services import REMINDED_STATES, provider_steps  # noqa: E402

@@ -20,9 +20,9 @@ from django_stubs_ext import StrOrPromise
 
 from billing.admin.charges import ChargeAdmin
 from billing.models import Charge
-from core.dates import today
 from billing.templatetags.money import brl
 from core.admin import ReadOnlyAdminMixin, acting_user, badge
+from core.dates import today
 from core.errors import ApplicationError
 from core.object_actions import ObjectAction, add_object_actions
 from customers.models import Customer, CustomerStatus

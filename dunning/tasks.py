@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.dates import today
 from core import queue
+from core.dates import today
 from dunning import services
 
 

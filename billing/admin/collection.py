@@ -29,10 +29,10 @@ from django_stubs_ext import StrOrPromise
 from billing.models import Charge, Payment, PaymentMethod
 from billing.services import manual_payments, second_copy
 from billing.services.amounts import charge_amount_due
-from core.dates import today
 from billing.templatetags.money import brl
 from core.admin import acting_user
 from core.audit import ADDITION, log_staff_action
+from core.dates import today
 from core.errors import ApplicationError
 from core.object_actions import ObjectAction
 from providers.selectors import current_provider
