@@ -91,11 +91,11 @@ def main() -> int:
         INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date, description,
             state, state_changed_at, error_message, issue_attempts, paid_after_cancel, gateway_code, link,
             checkout_url, installment_link, linha_digitavel, barcode, gateway_bank_account, our_number,
-            gateway_payload, created_at, updated_at)
+            gateway_payload, pix_payload, created_at, updated_at)
         SELECT 'S' || %s || '-' || g, %s + (g %% %s), CASE WHEN g %% 5 = 0 THEN %s ELSE %s END,
             (50 + g %% 150)::numeric(12,2), current_date - 700 + (g %% 760), 'Internet',
             (%s::text[])[1 + g %% %s], now(), '', 1, false, (100000000 + g)::text,
-            'https://boleto.example/' || g, '', '', repeat('0', 47), repeat('0', 44), '', '', '{}'::jsonb,
+            'https://boleto.example/' || g, '', '', repeat('0', 47), repeat('0', 44), '', '', '{}'::jsonb, '',
             now() - (g %% 760) * interval '1 day', now()
         FROM generate_series(1, %s) AS g
         """,
