@@ -62,6 +62,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='charge',
-            index=models.Index(fields=['state', 'due_date', 'customer', 'amount'], name='charge_overdue_idx'),
+            index=models.Index(condition=models.Q(('state', 'issued')), fields=['customer', 'due_date'], include=('amount', 'bank_account'), name='charge_overdue_idx'),
         ),
     ]

@@ -247,8 +247,15 @@ class Charge(models.Model):
             # Covers the admin dashboard's per-account monthly aggregates (billing.selectors.dashboard):
             # read from the index alone, without visiting the rows.
             models.Index(fields=["due_date", "bank_account", "state", "amount"], name="charge_dashboard_idx"),
-            # Covers the overdue list's grouping by customer (dunning.selectors.overdue_groups).
-            models.Index(fields=["state", "due_date", "customer", "amount"], name="charge_overdue_idx"),
+            # Covers the overdue list's grouping by customer (dunning.selectors.overdue_groups): only
+            # open boletos, in customer order, so PostgreSQL groups them from the index alone as it
+            # reads it (no hash table spilling to disk, no visit to the rows, the account included).
+            models.Index(
+                fields=["customer", "due_date"],
+                include=["amount", "bank_account"],
+                condition=models.Q(state=ChargeState.ISSUED),
+                name="charge_overdue_idx",
+            ),
         ]
 
     def __str__(self) -> str:
