@@ -345,6 +345,29 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # rewrite their rows in radusergroup. Empty: no RADIUS integration.
 RADIUS_DATABASE_URL = env.str("RADIUS_DATABASE_URL", default="")
 
+# --- E-mail (reminders, "send boleto by e-mail") --------------------------------------------------
+# One URL in django-environ's form: smtp+tls://user:password@host:587 (STARTTLS),
+# smtp+ssl://user:password@host:465 (TLS from the start), smtp://host:25, consolemail:// (printed by
+# the process that sends) or filemail:////absolute/folder (one file per message). Production without
+# it hands mail to the machine's own relay (localhost:25), as Django does; development prints it.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or (
+    465 if _email.get("EMAIL_USE_SSL") else 587 if _email.get("EMAIL_USE_TLS") else 25
+)
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or str(VAR_DIR / "mail")
+del _email
+# A mail server that stops answering must not hold a worker: a reminder is marked failed instead.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The sender of reminders and boletos sent by e-mail; use an address of the provider's domain.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cobranca@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -116,3 +116,53 @@ def test_the_configuration_page_names_every_environment_variable():
 
     assert {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL", "JUNO_BASE_URL"} <= names
     assert sorted(names - table) == [], "add these to the table in docs/configuration.md"
+
+
+SHOW_EMAIL = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({name: getattr(settings, name) for name in (
+    "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL")}))
+"""
+
+
+def test_email_url_sets_djangos_mail_settings():
+    env = {
+        **PRODUCTION_ENV,
+        "EMAIL_URL": "smtp+tls://cobranca%40fibra.example:s3cr%2Ft@smtp.fibra.example",
+        "DEFAULT_FROM_EMAIL": "Fibra <cobranca@fibra.example>",
+    }
+
+    result = run_python(SHOW_EMAIL, env)
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.fibra.example",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "cobranca@fibra.example",
+        "EMAIL_HOST_PASSWORD": "s3cr/t",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10,
+        "DEFAULT_FROM_EMAIL": "Fibra <cobranca@fibra.example>",
+    }
+
+
+def test_email_defaults_print_in_development_and_use_the_local_relay_in_production():
+    development = run_python(SHOW_EMAIL, {"DJANGO_ENV": "development"})
+    production = run_python(SHOW_EMAIL, PRODUCTION_ENV)
+
+    assert development.returncode == 0 and production.returncode == 0, development.stderr + production.stderr
+    dev = json.loads(development.stdout.strip().splitlines()[-1])
+    prod = json.loads(production.stdout.strip().splitlines()[-1])
+    assert dev["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert (prod["EMAIL_BACKEND"], prod["EMAIL_HOST"], prod["EMAIL_PORT"]) == (
+        "django.core.mail.backends.smtp.EmailBackend",
+        "localhost",
+        25,
+    )
+    assert prod["EMAIL_HOST_PASSWORD"] == "" and prod["EMAIL_USE_TLS"] is False
