@@ -41,6 +41,9 @@ class Slip:
     #: The 44 digits the bars encode ("" when the gateway gave neither barcode nor linha).
     barcode: str
     barcode_svg: SafeString | None
+    #: The PIX "copia e cola" payload printed as a QR code beside the barcode ("" when the gateway
+    #: gave none, the charge is no longer payable or the payload expired before ``today``).
+    pix_payload: str
     fine_percent: Decimal
     daily_interest_percent: Decimal
     max_days_to_update: int
@@ -79,6 +82,16 @@ def _beneficiary_lines(charge: Charge, provider: Provider | None) -> tuple[str, 
     return lines or ((provider.name,) if provider else (charge.bank_account.name,))
 
 
+def _pix_payload(charge: Charge, *, payable: bool, today: dt.date) -> str:
+    """A paper slip outlives the page: a PIX code past its expiry would only make the payer's bank
+    app refuse it, so it is left off (the boleto's barcode still pays)."""
+    if not payable or not charge.pix_payload:
+        return ""
+    if charge.pix_expires_at is not None and timezone.localdate(charge.pix_expires_at) < today:
+        return ""
+    return charge.pix_payload
+
+
 def _address(charge: Charge) -> str:
     customer = charge.customer
     street = ", ".join(part for part in (customer.street, customer.number, customer.complement) if part)
@@ -114,6 +127,7 @@ def _slip(charge: Charge, *, provider: Provider | None, today: dt.date, masked: 
         payable=payable,
         barcode=code,
         barcode_svg=itf_svg(code) if code and payable else None,
+        pix_payload=_pix_payload(charge, payable=payable, today=today),
         fine_percent=account.fine_percent,
         daily_interest_percent=account.daily_interest_percent,
         max_days_to_update=account.max_days_to_update,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -271,3 +272,73 @@ def test_subscriber_prints_the_open_installments_of_a_carne(client, db):
     assert slip_count(page) == 2 and "2/3" in page and "3/3" in page and "1/3" not in page
     other = factories.CarneFactory()
     assert client.get(f"{base}/carne/{other.pk}/print/").status_code == 404
+
+
+# --- PIX beside the barcode ------------------------------------------------------------------------
+
+PIX_PAYLOAD = (
+    "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
+    "5913Fulano de Tal6008BRASILIA62070503***63041D3D"
+)
+
+
+def pix_figures(page: str) -> list[str]:
+    return re.findall(r'<figure class="pix">(.*?)</figure>', page, flags=re.S)
+
+
+def test_slip_of_a_charge_with_a_pix_payload_carries_its_qr_code(client, operator):
+    from billing.templatetags.pix import pix_qr
+
+    charge = factories.ChargeFactory(
+        state=ChargeState.ISSUED,
+        barcode=KNOWN_BARCODE,
+        pix_payload=PIX_PAYLOAD,
+        pix_expires_at=dt.datetime(2026, 12, 10, 23, 59, tzinfo=dt.UTC),
+    )
+    plain = factories.ChargeFactory(state=ChargeState.ISSUED, barcode=KNOWN_BARCODE, pix_payload="")
+    client.force_login(operator)
+
+    page = client.get(f"/print/charge/{charge.pk}/").content.decode()
+
+    [figure] = pix_figures(page)
+    assert str(pix_qr(PIX_PAYLOAD, pt("PIX QR code"))) in figure  # the portal's own drawing of it
+    assert decode(svgs_in(page)[0]) == KNOWN_BARCODE  # the barcode is still there, and still reads
+    assert pix_figures(client.get(f"/print/charge/{plain.pk}/").content.decode()) == []
+
+
+def test_subscriber_prints_the_pix_code_of_an_open_carne_installment(client, db):
+    carne = factories.CarneFactory(installments=2)
+    for number in (1, 2):
+        factories.ChargeFactory(
+            customer=carne.customer,
+            carne=carne,
+            installment_number=number,
+            state=ChargeState.ISSUED,
+            barcode=KNOWN_BARCODE,
+            pix_payload=PIX_PAYLOAD if number == 1 else "",
+        )
+
+    page = client.get(f"/portal/{carne.customer.portal_token}/carne/{carne.pk}/print/").content.decode()
+
+    assert slip_count(page) == 2
+    assert len(pix_figures(page)) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "expires_at"),
+    [
+        (ChargeState.PAID, None),  # nothing left to pay
+        (ChargeState.ISSUED, dt.datetime(2026, 11, 19, 23, 59, tzinfo=ZoneInfo("America/Sao_Paulo"))),
+    ],
+)
+def test_no_pix_code_on_a_slip_that_is_paid_or_whose_pix_expired(client, operator, state, expires_at):
+    charge = factories.ChargeFactory(
+        state=state, barcode=KNOWN_BARCODE, pix_payload=PIX_PAYLOAD, pix_expires_at=expires_at
+    )
+    client.force_login(operator)
+
+    page = client.get(f"/print/charge/{charge.pk}/").content.decode()
+
+    assert slip_count(page) == 1
+    assert pix_figures(page) == []
+    assert PIX_PAYLOAD not in page
