@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from core.object_actions import ObjectAction, add_object_actions
 from customers.models import Customer, CustomerStatus
 from dunning import selectors, services
 from dunning.models import Outcome, OverdueCustomer, ReminderLog
+from providers.models import BankAccount
 
 SEND_PERMISSION = "billing.change_charge"
 OUTCOME_COLORS: dict[str, str] = {
@@ -151,31 +152,79 @@ class DaysLateFilter(admin.SimpleListFilter):
         return None  # a bucket is a condition on the grouped charges, not on the customer rows
 
 
+class OverdueAccountFilter(admin.SimpleListFilter):
+    """The bank account of the overdue boletos (where they are payable), applied to the grouped
+    charges like the days late: a customer moved to another account still owes the old boletos."""
+
+    title = _("bank account")
+    parameter_name = "account"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [
+            (str(pk), name)
+            for pk, name in BankAccount.objects.order_by("name", "pk").values_list("pk", "name")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        return None
+
+    @staticmethod
+    def account_id(request: HttpRequest) -> int | None:
+        value = str(request.GET.get(OverdueAccountFilter.parameter_name, ""))
+        return int(value) if value.isdigit() else None
+
+
 #: Sortable columns of the overdue list and the grouped row they sort by.
 GROUP_ORDER = {"days_late_display": "oldest_due", "overdue_count_display": "overdue_count"}
 
 
 class OverduePage:
     """The overdue rows, as the admin's paginator sees them: counted and sliced on the grouped
-    charges; each slice becomes customer rows with what they owe today and their last reminder."""
+    charges; each slice becomes customer rows with what they owe today and their last reminder.
+
+    :meth:`fetch` reads a page's groups and the number of all groups in one query (a window count),
+    so that the grouping, the costly part, runs once per page view rather than twice.
+    """
 
     ordered = True
 
-    def __init__(self, groups: QuerySet, day: dt.date) -> None:
+    def __init__(self, groups: QuerySet, day: dt.date, *, account_id: int | None = None) -> None:
         self.groups = groups
         self.day = day
+        self.account_id = account_id
+        self._total: int | None = None
+        self._fetched: dict[tuple[int, int], list[dict[str, Any]]] = {}
+
+    def fetch(self, start: int, stop: int) -> None:
+        """Read groups ``start:stop`` and, when there are any, the total with them."""
+        rows = list(self.groups.annotate(total=Window(Count("*")))[start:stop])
+        if rows:
+            self._total = rows[0]["total"]
+        elif start == 0:
+            self._total = 0
+        self._fetched[(start, stop)] = rows
+
+    def _rows(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Groups ``start:stop``, from what :meth:`fetch` read when it covers them (the paginator
+        cuts the last page short of a full page)."""
+        for (first, last), rows in self._fetched.items():
+            if first == start and stop <= last:
+                return rows[: stop - start]
+        return list(self.groups[start:stop])
 
     def count(self) -> int:
-        return self.groups.count()
+        if self._total is None:
+            self._total = self.groups.count()
+        return self._total
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, index: slice) -> list[Any]:
-        rows = list(self.groups[index])
+        rows = self._rows(index.start or 0, index.stop)
         ids = [row["customer_id"] for row in rows]
         customers = OverdueCustomer.objects.select_related("bank_account").in_bulk(ids)
-        amounts = selectors.amounts_due_today(ids, today=self.day)
+        amounts = selectors.amounts_due_today(ids, today=self.day, account_id=self.account_id)
         reminders = selectors.last_reminders(ids)
         result = []
         for row in rows:
@@ -209,15 +258,22 @@ class OverdueChangeList(ChangeList):
 
     def overdue_rows(self, request: HttpRequest) -> OverduePage:
         customers = self.queryset
+        account_id = OverdueAccountFilter.account_id(request)
         groups = selectors.overdue_groups(
             today=today(),
             customers=customers if customers.query.where else None,
             bucket=str(request.GET.get(DaysLateFilter.parameter_name, "")),
+            account_id=account_id,
         )
-        return OverduePage(groups.order_by(*self.group_ordering()), today())
+        return OverduePage(groups.order_by(*self.group_ordering()), today(), account_id=account_id)
 
     def get_results(self, request: HttpRequest) -> None:
         rows = self.overdue_rows(request)
+        if self.show_all:
+            rows.fetch(0, self.list_max_show_all + 1)
+        else:
+            start = max(self.page_num - 1, 0) * self.list_per_page
+            rows.fetch(start, start + self.list_per_page)
         paginator = self.model_admin.get_paginator(request, rows, self.list_per_page)  # type: ignore[arg-type]  # a sliceable, countable sequence is all it reads
         self.result_count = paginator.count
         self.show_full_result_count = False
@@ -245,7 +301,7 @@ class OverdueCustomerAdmin(admin.ModelAdmin):
         "last_reminder_display",
     )
     list_display_links = None  # the customer column links to the customer's page
-    list_filter = ("bank_account", DaysLateFilter, "status")
+    list_filter = (OverdueAccountFilter, DaysLateFilter, "status")
     search_fields = ("name", "document", "email")
     search_help_text = _("Part of a name, a CPF/CNPJ (digits) or an e-mail.")
     list_per_page = 50

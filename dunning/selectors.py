@@ -41,14 +41,19 @@ def overdue_filter(today: dt.date) -> Q:
     return Q(state=ChargeState.ISSUED, due_date__lt=today, bank_account__contra_apresentacao=False)
 
 
-def overdue_groups(*, today: dt.date, customers: QuerySet | None = None, bucket: str = "") -> QuerySet:
+def overdue_groups(
+    *, today: dt.date, customers: QuerySet | None = None, bucket: str = "", account_id: int | None = None
+) -> QuerySet:
     """One row per customer with an overdue boleto: ``customer_id``, ``overdue_count``,
-    ``oldest_due`` and ``face_total``; only ``customers`` (a filtered customer queryset) if given."""
+    ``oldest_due`` and ``face_total``; only ``customers`` (a filtered customer queryset) if given,
+    only the boletos of bank account ``account_id`` if given."""
     # "Not one of the contra-apresentação accounts" (a handful of ids PostgreSQL hashes once) rather
     # than a join to the accounts: a join would make it read every row instead of the index alone.
     charges = Charge.objects.filter(state=ChargeState.ISSUED, due_date__lt=today).exclude(
         bank_account__in=BankAccount.objects.filter(contra_apresentacao=True).values("pk")
     )
+    if account_id is not None:
+        charges = charges.filter(bank_account_id=account_id)
     if customers is not None:
         charges = charges.filter(customer_id__in=customers.order_by().values("pk"))
     groups = (
@@ -81,12 +86,17 @@ def last_reminders(customer_ids: Iterable[int]) -> dict[int, dt.datetime]:
     return {row["customer_id"]: row["last"] for row in rows}
 
 
-def amounts_due_today(customer_ids: Iterable[int], *, today: dt.date) -> dict[int, Decimal]:
-    """What each customer owes today on their overdue boletos (fine and interest included)."""
+def amounts_due_today(
+    customer_ids: Iterable[int], *, today: dt.date, account_id: int | None = None
+) -> dict[int, Decimal]:
+    """What each customer owes today on their overdue boletos (fine and interest included), only
+    on those of bank account ``account_id`` if given (as :func:`overdue_groups` counted them)."""
     totals: dict[int, Decimal] = defaultdict(Decimal)
     charges = Charge.objects.filter(overdue_filter(today), customer_id__in=list(customer_ids)).select_related(
         "bank_account"
     )
+    if account_id is not None:
+        charges = charges.filter(bank_account_id=account_id)
     for charge in charges.only(
         "customer_id",
         "amount",

@@ -107,7 +107,7 @@ def test_filters_and_search(client, reader, office, query, expected):
 
 
 def test_account_filter(client, reader, office):
-    page = client.get(f"{URL}?bank_account__id__exact={office['other'].pk}").content.decode()
+    page = client.get(f"{URL}?account={office['other'].pk}").content.decode()
     assert re.findall(r'field-customer_link"><a href="[^"]+">([^<]+)</a>', page) == ["Bruno Lima"]
 
 
@@ -157,3 +157,38 @@ def test_row_opens_the_customer_page(client, reader, office):
     assert response.status_code == 302 and response["Location"].endswith(
         f"/customers/customer/{office['ana'].pk}/change/"
     )
+
+
+def names_in(page: str) -> list[str]:
+    return re.findall(r'field-customer_link"><a href="[^"]+">([^<]+)</a>', page)
+
+
+def test_account_filter_counts_the_boletos_payable_at_that_account(client, reader, office):
+    # Ana moved to the other account: her new boleto is there, her old ones stay at the first one.
+    late(office["ana"], 3, amount="80.00", bank_account=office["other"])
+
+    page = client.get(f"{URL}?account={office['other'].pk}").content.decode()
+
+    assert names_in(page) == ["Bruno Lima", "Ana Souza"]  # 5 days late there, then 3
+    ana = rows(page)[1]
+    assert '<td class="field-days_late_display">3</td>' in ana
+    assert '<td class="field-overdue_count_display">1</td>' in ana
+    assert "R$\u00a081,68" in ana  # 80 × (1 + 2 % + 3 × 0,033 %): the other account's boleto only
+    first = client.get(f"{URL}?account={office['account'].pk}").content.decode()
+    assert names_in(first) == ["Ana Souza"] and '<td class="field-overdue_count_display">2</td>' in first
+
+
+def test_later_pages_and_the_count_come_from_the_same_grouped_query(client, reader, db):
+    account = factories.JunoAccountFactory()
+    for n in range(55):
+        late(factories.CustomerFactory(bank_account=account, name=f"Cliente {n:02d}"), 100 - n)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(URL + "?p=2").content.decode()
+
+    assert names_in(page) == [f"Cliente {n:02d}" for n in range(50, 55)]
+    assert "55" in re.search(r'<p class="paginator">(.*?)</p>', page, flags=re.S).group(1)
+    grouped = [
+        q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"] and "billing_charge" in q["sql"]
+    ]
+    assert len(grouped) == 1 and "OVER ()" in grouped[0]
