@@ -86,3 +86,29 @@ def test_staff_print_a_carne_on_a4(live_server, desktop, carne):
     installments = list(carne.installment_charges.order_by("installment_number"))
     drawn = [slips.locator("article.slip svg.barcode").nth(i).evaluate("e => e.outerHTML") for i in range(4)]
     assert [decode(svg) for svg in drawn] == [c.barcode for c in installments]
+
+
+PIX_PAYLOAD = (
+    "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
+    "5913Fulano de Tal6008BRASILIA62070503***63041D3D"
+)
+
+
+def test_a_slip_with_pix_prints_its_qr_code_beside_the_barcode_inside_the_slip(live_server, desktop, carne):
+    context, screens = desktop
+    carne.installment_charges.filter(installment_number=1).update(pix_payload=PIX_PAYLOAD)
+    page = context.new_page()
+    staff_user("leitora", groups=("Billing readers",))
+    log_in(page, live_server.url, "leitora")
+
+    page.goto(f"{live_server.url}/print/carne/{carne.pk}/")
+    page.emulate_media(media="print")
+
+    expect(page.locator("article.slip svg.pix-qr")).to_have_count(1)
+    slip = page.locator("article.slip").first.bounding_box()
+    qr = page.locator("article.slip svg.pix-qr").bounding_box()
+    bars = page.locator("article.slip svg.barcode").first.bounding_box()
+    assert qr["height"] >= 80  # 22 mm at 96 px per inch: large enough for a phone's camera
+    assert qr["y"] + qr["height"] <= slip["y"] + slip["height"]  # not cut off by the slip's edge
+    assert qr["x"] >= bars["x"] + bars["width"]  # beside the bars, never over them
+    screens.snap(page, "pix")
