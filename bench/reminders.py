@@ -68,11 +68,11 @@ def fill(count: int) -> None:
             INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date, description,
                 state, state_changed_at, error_message, issue_attempts, paid_after_cancel, gateway_code, link,
                 checkout_url, installment_link, linha_digitavel, barcode, gateway_bank_account, our_number,
-                gateway_payload, paid_twice, gateway_cancel_due, created_at, updated_at)
+                gateway_payload, pix_payload, paid_twice, gateway_cancel_due, created_at, updated_at)
             SELECT 'R' || %s || '-' || c.id, c.id, c.bank_account_id, 99.90,
                 current_date - (%s::int[])[1 + c.id %% %s], 'Internet', 'issued', now(), '', 1, false,
                 c.id::text, 'https://boleto.example/' || c.id, '', '', repeat('0', 47), repeat('0', 44), '', '',
-                '{}'::jsonb, false, false, now(), now()
+                '{}'::jsonb, '', false, false, now(), now()
             FROM customers_customer c WHERE c.name LIKE %s
             """,
             [run, steps, len(steps), f"Bench {run} %%"],
@@ -124,8 +124,12 @@ def main() -> int:
     app.loader.import_default_modules()
     day = today()
     ReminderLog.objects.all().delete()
-    if Charge.objects.filter(state__in=REMINDED_STATES).count() < args.charges:
-        fill(args.charges)
+    steps = list(provider_steps(Provider.objects.order_by("id").first()))
+    at_steps = Charge.objects.filter(
+        state__in=REMINDED_STATES, due_date__in=[day - dt.timedelta(days=offset) for offset in steps]
+    ).count()
+    if at_steps < args.charges:
+        fill(args.charges - at_steps)
     purge_broker()
 
     started = time.perf_counter()
