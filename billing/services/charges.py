@@ -41,7 +41,7 @@ from billing.models import (
 from billing.services.dates import add_months
 from billing.services.descriptions import description_problems, lines_to_send
 from billing.services.gateway_access import gateway_for
-from billing.services.transitions import carne_transition, note, recorded_user, transition
+from billing.services.transitions import carne_transition, claim_back, note, recorded_user, transition
 from core import queue
 from core.dates import today
 from core.errors import ApplicationError
@@ -609,6 +609,7 @@ def _settle_replacement(new: Charge, *, actor_label: str) -> None:
         )
         queue.enqueue(queue.CANCEL_CHARGE, old.pk)
     elif old.state == S.PAID:
+        claim_back(paid=old, copy=new)
         transition(
             new,
             S.CANCEL_REQUESTED,

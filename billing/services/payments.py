@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from billing.labels import payment_source_label, payment_status_label
 from billing.models import Charge, ChargeEvent, ChargeState, Notification, Payment
 from billing.services.amounts import CENT, charge_amount_due
-from billing.services.transitions import ALLOWED, transition
+from billing.services.transitions import ALLOWED, claim_back, transition
 from core import queue
 from gateways.base import PaymentDetails
 from providers.models import BankAccount
@@ -170,7 +170,7 @@ def _apply_to_charge(
 def _withdraw_replacements(charge: Charge, *, actor_label: str) -> None:
     """The old boleto was paid while its second copy was on its way: the copy is withdrawn.
 
-    An unsent copy is cancelled here and hands the billing month back; an issued one is cancelled at
+    The copy hands the claim on the month back; an unsent copy is cancelled here, an issued one at
     the gateway (one still being sent is settled when its answer arrives, in ``charges``).
     """
     replacements = Charge.objects.select_for_update(of=("self",)).filter(
@@ -180,15 +180,12 @@ def _withdraw_replacements(charge: Charge, *, actor_label: str) -> None:
         reason = _("%(reference)s, which this second copy replaces, was paid") % {
             "reference": charge.reference
         }
+        claim_back(paid=charge, copy=replacement)
         if replacement.state == S.ISSUED:
             transition(replacement, S.CANCEL_REQUESTED, actor_label=actor_label, reason=reason)
             queue.enqueue(queue.CANCEL_CHARGE, replacement.pk)
             continue
-        month = replacement.billing_month
-        transition(replacement, S.CANCELLED, actor_label=actor_label, reason=reason, billing_month=None)
-        if month is not None and charge.billing_month is None:
-            charge.billing_month = month
-            charge.save(update_fields=["billing_month", "updated_at"])
+        transition(replacement, S.CANCELLED, actor_label=actor_label, reason=reason)
 
 
 def _flag_paid_twice(charge: Charge, payment: Payment, *, actor_label: str) -> None:

@@ -133,10 +133,12 @@ def charge_second_copy(
         if reason:
             raise ApplicationError(reason)
         offer = quote(old, today=today, provider=provider)
-        month = old.billing_month
-        if month is not None:
-            old.billing_month = None
-            old.save(update_fields=["billing_month", "updated_at"])
+        # Both bill the same month; the claim on it (one per customer and month) moves to the copy,
+        # released by the old charge first so that the constraint holds at every statement.
+        claim = old.month_claim
+        if claim is not None:
+            old.month_claim = None
+            old.save(update_fields=["month_claim", "updated_at"])
         new = Charge(
             reference=new_reference("T"),
             customer_id=old.customer_id,
@@ -144,7 +146,8 @@ def charge_second_copy(
             amount=offer.amount,
             due_date=offer.due_date,
             description=_description(old),
-            billing_month=month,
+            billing_month=old.billing_month,
+            month_claim=claim,
             replaces=old,
             created_by=recorded_user(actor),
         )

@@ -191,3 +191,16 @@ def _finish_carne_when_settled(carne_id: int, *, actor: AbstractBaseUser | None,
         actor_label=actor_label,
         reason=_("Every installment is paid, refunded or cancelled."),
     )
+
+
+def claim_back(*, paid: Charge, copy: Charge) -> None:
+    """A boleto was paid while its second copy was on its way: it bills its month again, so the
+    claim the copy took moves back. Both rows are locked by the caller; the copy lets go first, so
+    that the one-claim-per-customer-and-month constraint holds at every statement."""
+    claim = copy.month_claim
+    if claim is None or paid.month_claim is not None:
+        return
+    copy.month_claim = None
+    copy.save(update_fields=["month_claim", "updated_at"])
+    paid.month_claim = claim
+    paid.save(update_fields=["month_claim", "updated_at"])

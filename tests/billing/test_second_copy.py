@@ -51,6 +51,7 @@ def overdue(db, provider):
         amount=Decimal("100.00"),
         due_date=dt.date(2026, 12, 5),  # 10 days late
         billing_month=dt.date(2026, 12, 1),
+        month_claim=dt.date(2026, 12, 1),
         gateway_code="777",
         description="Internet [MES]/[ANO]",
     )
@@ -84,8 +85,10 @@ def test_provider_sets_the_days_and_a_weekend_moves_to_monday(overdue):
 def test_the_month_is_still_billed_once(overdue):
     new = copy_of(overdue)
     overdue.refresh_from_db()
-    assert overdue.billing_month is None and new.billing_month == dt.date(2026, 12, 1)
-    assert Charge.objects.filter(customer=overdue.customer, billing_month=dt.date(2026, 12, 1)).count() == 1
+    # Both bill December; the claim on it (one per customer and month) moved to the copy.
+    assert overdue.billing_month == new.billing_month == dt.date(2026, 12, 1)
+    assert (overdue.month_claim, new.month_claim) == (None, dt.date(2026, 12, 1))
+    assert Charge.objects.filter(customer=overdue.customer, month_claim=dt.date(2026, 12, 1)).count() == 1
     billing_run_generate(month=dt.date(2026, 12, 1))  # the monthly run does not bill it again
     assert Charge.objects.filter(customer=overdue.customer).count() == 2
 
@@ -131,7 +134,7 @@ def test_paying_the_old_boleto_withdraws_the_copy_and_gives_the_month_back(overd
     new.refresh_from_db()
     overdue.refresh_from_db()
     assert overdue.state == S.PAID and new.state == S.CANCELLED
-    assert overdue.billing_month == dt.date(2026, 12, 1) and new.billing_month is None
+    assert (overdue.month_claim, new.month_claim) == (dt.date(2026, 12, 1), None)
 
 
 def test_paying_the_old_boleto_while_the_copy_is_issued_cancels_the_copy(overdue, gateway):
@@ -151,7 +154,9 @@ def test_paying_the_old_boleto_while_the_copy_is_issued_cancels_the_copy(overdue
         ),
     )
     new.refresh_from_db()
+    overdue.refresh_from_db()
     assert new.state == S.CANCEL_REQUESTED
+    assert (overdue.month_claim, new.month_claim) == (dt.date(2026, 12, 1), None)  # the paid one bills it
 
 
 @pytest.mark.parametrize(
