@@ -95,6 +95,47 @@ def _payments(count: int) -> None:
         )
 
 
+def _overdue(count: int) -> None:
+    """Customers behind on one or two boletos, some of them reminded (the list shows the last one)."""
+    from dunning.models import Outcome, ReminderLog
+
+    accounts = _accounts()
+    for n in range(count):
+        customer = factories.CustomerFactory(bank_account=accounts[n % 3])
+        for late in range(1 + n % 2):
+            charge = factories.ChargeFactory(
+                customer=customer,
+                state=ChargeState.ISSUED,
+                due_date=dt.date(2026, 10, 1) + dt.timedelta(days=n + 30 * late),
+            )
+        if n % 2:
+            ReminderLog.objects.create(
+                charge=charge,
+                customer=customer,
+                step_days=3,
+                channel="email",
+                outcome=Outcome.SENT,
+                sent_at=timezone.now(),
+            )
+
+
+def _reminders(count: int) -> None:
+    from dunning.models import Outcome, ReminderLog
+
+    account = factories.JunoAccountFactory()
+    for n in range(count):
+        charge = factories.ChargeFactory(
+            customer=factories.CustomerFactory(bank_account=account), state=ChargeState.ISSUED
+        )
+        ReminderLog.objects.create(
+            charge=charge,
+            customer=charge.customer,
+            step_days=(-5, 0, 3, 10)[n % 4],
+            channel="email",
+            outcome=(Outcome.SENT, Outcome.FAILED, Outcome.SKIPPED)[n % 3],
+        )
+
+
 def _gateway_logs(count: int) -> None:
     account = factories.JunoAccountFactory()
     for _n in range(count):
@@ -292,6 +333,8 @@ def _builders() -> dict[str, Callable[[int], None]]:
         "billing.trustunblock": _trust_unblocks,
         "customers.customer": _customers,
         "django_celery_beat.clockedschedule": _beat("clocked"),
+        "dunning.overduecustomer": _overdue,
+        "dunning.reminderlog": _reminders,
         "django_celery_beat.crontabschedule": _beat("crontab"),
         "django_celery_beat.intervalschedule": _beat("interval"),
         "django_celery_beat.periodictask": _beat("task"),
@@ -308,6 +351,7 @@ def _builders() -> dict[str, Callable[[int], None]]:
 FILTERED = {
     "billing.charge": ["situacao=todas", "atraso=vencidas", "attention=yes"],
     "customers.customer": ["atraso=vencidas", "attention=yes"],
+    "dunning.overduecustomer": ["days_late=31-60", "o=4"],
 }
 
 

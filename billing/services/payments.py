@@ -33,6 +33,7 @@ from billing.models import Charge, ChargeEvent, ChargeState, Notification, Payme
 from billing.services.amounts import CENT, charge_amount_due
 from billing.services.transitions import ALLOWED, claim_back, transition
 from core import queue
+from core.dates import today
 from gateways.base import PaymentDetails
 from providers.models import BankAccount
 
@@ -173,6 +174,8 @@ def _withdraw_replacements(charge: Charge, *, actor_label: str) -> None:
     The copy hands the claim on the month back; an unsent copy is cancelled here, an issued one at
     the gateway (one still being sent is settled when its answer arrives, in ``charges``).
     """
+    if charge.due_date >= today():
+        return  # second copies are made of overdue boletos only: this one has none (no query)
     replacements = Charge.objects.select_for_update(of=("self",)).filter(
         replaces=charge, state__in=(S.PENDING, S.FAILED, S.ISSUED)
     )
