@@ -19,7 +19,6 @@ FINE_PERCENT_MAX = Decimal("2.00")
 DAILY_INTEREST_MAX = Decimal("0.33")
 DAYS_TO_WRITE_OFF_MAX = 29
 
-SECRET_FIELDS = ("token", "sandbox_token", "account_password", "webhook_token")
 #: Secrets shorter than this never show even their last characters.
 _MIN_LENGTH_TO_HINT = 12
 

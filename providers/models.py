@@ -145,6 +145,10 @@ class DocumentKind(models.TextChoices):
 MAX_DAYS_TO_UPDATE = 29
 
 
+#: The bank account's fields stored encrypted: never shown whole, and decrypted only where used.
+SECRET_FIELDS = ("token", "sandbox_token", "account_password", "webhook_token")
+
+
 class BankAccount(models.Model):
     """A gateway account. Credentials are encrypted at rest and never shown back in full."""
 

@@ -188,8 +188,7 @@ def test_no_page_shows_more_than_the_last_four_characters_of_a_secret(client, wo
 
 def test_every_secret_field_has_a_masked_display():
     from providers.admin import SECRET_DISPLAYS
-    from providers.forms import SECRET_FIELDS
-    from providers.models import BankAccount
+    from providers.models import SECRET_FIELDS, BankAccount
 
     encrypted = {f.name for f in BankAccount._meta.fields if type(f).__name__.startswith("Encrypted")}
     assert set(SECRET_DISPLAYS) == set(SECRET_FIELDS) == encrypted

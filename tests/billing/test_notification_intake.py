@@ -311,6 +311,30 @@ def test_one_applied_payment_costs_no_more_sql_than_before(client, juno_sim, not
     assert any('INSERT INTO "webhooks_event"' in q["sql"] for q in queries.captured_queries)
 
 
+def test_a_juno_post_costs_two_statements_and_decrypts_no_secret(client, juno_account, notification_queue):
+    with CaptureQueriesContext(connection) as queries:
+        response = post_form(client, juno_url(juno_account), {"paymentToken": "T1", "chargeReference": "R"})
+    assert response.status_code == 200
+    assert len(queries.captured_queries) == 2  # the account (with its waiting count) and the INSERT
+    account_read = queries.captured_queries[0]["sql"]
+    assert '"providers_bankaccount"."public_id"' in account_read
+    assert '"sandbox_token"' not in account_read and '"webhook_token"' not in account_read
+
+
+def test_an_intake_that_checks_a_secret_reads_it_in_the_same_statement(client, mycontas_account):
+    form = {
+        "txtCod_cliente": mycontas_account.account_code,
+        "txtCod_senha": "wrong",
+        "txtReferencia": "T-1",
+        "cobrancaID": "1",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = post_form(client, mycontas_url(mycontas_account), form)
+    assert response.status_code == 403
+    assert len(queries.captured_queries) == 2
+    assert '"account_password"' in queries.captured_queries[0]["sql"]
+
+
 # --- what staff see --------------------------------------------------------------------------------
 def test_staff_see_rejected_and_turned_away_notifications_on_the_admin_index(juno_account):
     from django.utils import translation

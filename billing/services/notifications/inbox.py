@@ -189,7 +189,13 @@ def notification_receive(
 
     account = None
     if public_id is not None:
-        account = account_with_waiting(gateway, public_id, cap=cap) if handler is not None else None
+        account = (
+            account_with_waiting(
+                gateway, public_id, cap=cap, with_secrets=handler.refuse_at_intake is not None
+            )
+            if handler is not None
+            else None
+        )
         if account is None:
             cut = settings.NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES
             message = _("No bank account matches this notification URL.")
