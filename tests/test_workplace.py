@@ -722,3 +722,19 @@ def test_runs_and_trust_unblocks_are_titled_the_brazilian_way(customer):
         last_day=dt.date(2026, 11, 25),
     )
     assert str(unblock) == f"{customer} · 11/2026"
+
+
+def test_billing_run_page_reads_its_reasons_and_errors_in_words(client, superuser):
+    from billing.models import BillingRun
+
+    run = BillingRun.objects.create(
+        month=dt.date(2026, 12, 1),
+        skipped=5,
+        reasons={"due date already passed": 1, "already billed this month": 4},
+        errors=["Ana Souza (#7): <CEP inválido>"],
+    )
+    html = _page(client, superuser, reverse("admin:billing_billingrun_change", args=[run.pk]))
+    billed, passed = pt("already billed this month"), pt("due date already passed")
+    assert f"<tr><th>{billed}</th><td>4</td></tr><tr><th>{passed}</th><td>1</td></tr>" in html  # most first
+    assert "already billed this month" not in html
+    assert "<p>Ana Souza (#7): &lt;CEP inválido&gt;</p>" in html

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from billing.forms import BillingRunForm
@@ -18,6 +19,7 @@ from billing.models import BillingRun, BillingRunState, TrustUnblock
 from billing.services import billing_run_jobs
 from core.admin import ReadOnlyAdminMixin, acting_user, badge
 from core.audit import ADDITION, log_staff_action
+from core.display import data_table
 from core.errors import ApplicationError
 
 #: Who may generate charges: the same people who may issue one by hand.
@@ -60,12 +62,22 @@ class BillingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created",
         "amount",
         "skipped",
-        "reasons",
+        "reasons_display",
         "queued",
         "failed",
-        "errors",
+        "errors_display",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("skipped, by reason"))
+    def reasons_display(self, obj: BillingRun) -> str:
+        """Each reason in words (the run stores the English text), with how many customers."""
+        ranked = sorted(obj.reasons.items(), key=lambda item: -item[1])
+        return data_table({str(_(reason)): count for reason, count in ranked}) if ranked else "-"
+
+    @admin.display(description=_("errors"))
+    def errors_display(self, obj: BillingRun) -> str:
+        return format_html_join("", "<p>{}</p>", ((error,) for error in obj.errors)) if obj.errors else "-"
 
     @admin.display(description=_("month"), ordering="month")
     def month_display(self, obj: BillingRun) -> str:
