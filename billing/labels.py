@@ -94,6 +94,17 @@ SWEEP_OUTCOMES: dict[str, StrOrPromise] = {
 }
 
 
+#: How the payer paid, as the gateways name it (Juno's ``type``, Asaas' ``billingType``).
+PAYMENT_TYPES: dict[str, StrOrPromise] = {
+    "BOLETO": pgettext_lazy("payment type", "Boleto"),
+    "BOLETO_PIX": pgettext_lazy("payment type", "Boleto or PIX"),
+    "PIX": pgettext_lazy("payment type", "PIX"),
+    "CREDIT_CARD": pgettext_lazy("payment type", "Credit card"),
+    "DEBIT_CARD": pgettext_lazy("payment type", "Debit card"),
+    "UNDEFINED": pgettext_lazy("payment type", "Payer's choice"),
+}
+
+
 def humanize_code(code: str) -> str:
     """``"CHARGEBACK_REQUESTED"`` → ``"Chargeback requested"``; ``"list-charges"`` → ``"List charges"``."""
     words = code.replace("_", " ").replace("-", " ").replace(":", ": ").strip().lower()
@@ -150,3 +161,7 @@ def history_reason(reason: str) -> str:
     a gateway's message) is shown as written.
     """
     return gettext(reason) if reason else ""
+
+
+def payment_type_label(payment_type: str) -> str:
+    return _word(PAYMENT_TYPES, payment_type)

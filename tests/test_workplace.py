@@ -291,6 +291,19 @@ def test_payment_and_gateway_log_lists_speak_words(client, superuser, customer, 
     assert "Juno / Boleto Fácil" in payments  # the gateway filter, in words
     logs = client.get(reverse("admin:billing_gatewaylog_changelist")).content.decode()
     assert "Listar cobranças" in logs and ">list-charges<" not in logs
+    payment = Payment.objects.create(
+        charge=charge,
+        gateway="asaas",
+        gateway_payment_id="pay_1",
+        amount=Decimal("1"),
+        status="RECEIVED",
+        type="PIX",
+    )
+    Payment.objects.filter(pk=payment.pk - 1).update(type="CREDIT_CARD")
+    page = client.get(reverse("admin:billing_payment_change", args=[payment.pk])).content.decode()
+    assert ">PIX<" in page
+    page = client.get(reverse("admin:billing_payment_change", args=[payment.pk - 1])).content.decode()
+    assert "Cartão de crédito" in page and "CREDIT_CARD" not in page
 
 
 def test_notification_body_is_a_table_with_the_raw_text_at_hand(client, superuser, juno_account):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.admin.collection import PaymentUndoMixin
 from billing.admin.filters import GatewayFilter, PaymentSourceFilter, PaymentStatusFilter
-from billing.labels import gateway_label, payment_source_label, payment_status_label
+from billing.labels import gateway_label, payment_source_label, payment_status_label, payment_type_label
 from billing.models import Payment
 from core.admin import ReadOnlyAdminMixin
 from core.display import data_table
@@ -49,7 +49,7 @@ class PaymentAdmin(PaymentUndoMixin, ScalableAdminMixin, ReadOnlyAdminMixin, adm
         "amount",
         "paid_on",
         "fee",
-        "type",
+        "type_display",
         "status_display",
         "amount_mismatch",
         "source_display",
@@ -83,6 +83,10 @@ class PaymentAdmin(PaymentUndoMixin, ScalableAdminMixin, ReadOnlyAdminMixin, adm
         return format_html(
             '{} <span class="cobranca-late" title="{}">⚠</span>', amount, _("amount differs from charge")
         )
+
+    @admin.display(description=_("type"), ordering="type")
+    def type_display(self, obj: Payment) -> str:
+        return payment_type_label(obj.type)
 
     @admin.display(description=_("gateway status"), ordering="status")
     def status_display(self, obj: Payment) -> str:
