@@ -54,28 +54,32 @@ def fill(count: int) -> None:
             """
             INSERT INTO customers_customer (name, document, email, secondary_email, phone, mobile, street,
                 number, complement, neighborhood, city, state, postcode, bank_account_id, plan_amount,
-                due_day, billing_type, status, portal_token, notes, reminders_opt_out, created_at, updated_at)
+                due_day, billing_type, status, portal_token, notes, reminders_opt_out, radius_username,
+                radius_group, status_cause, created_at, updated_at)
             SELECT 'Bench ' || %s || ' ' || g, lpad((%s::bigint %% 100000 * 1000000 + g)::text, 11, '0'),
                 'b' || g || '@example.com', '', '11999990000', '', 'Rua', '1', '', 'Centro', 'São Paulo',
                 'SP', '01001000', %s, 99.90, 10, 'titulo', 'active', md5(random()::text || g) || md5(g::text),
-                '', false, now(), now()
+                '', false, '', '', '', now(), now()
             FROM generate_series(1, %s) AS g
             """,
             [run, run, account.pk, count],
         )
         cursor.execute(
             """
-            INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date, description,
+            INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date,
+                billing_month, attention, description,
                 state, state_changed_at, error_message, issue_attempts, paid_after_cancel, gateway_code, link,
                 checkout_url, installment_link, linha_digitavel, barcode, gateway_bank_account, our_number,
                 gateway_payload, pix_payload, paid_twice, gateway_cancel_due, created_at, updated_at)
             SELECT 'R' || %s || '-' || c.id, c.id, c.bank_account_id, 99.90,
-                current_date - (%s::int[])[1 + c.id %% %s], 'Internet', 'issued', now(), '', 1, false,
+                current_date - (%s::int[])[1 + c.id %% %s],
+                date_trunc('month', current_date - (%s::int[])[1 + c.id %% %s])::date, '', 'Internet', 'issued',
+                now(), '', 1, false,
                 c.id::text, 'https://boleto.example/' || c.id, '', '', repeat('0', 47), repeat('0', 44), '', '',
                 '{}'::jsonb, '', false, false, now(), now()
             FROM customers_customer c WHERE c.name LIKE %s
             """,
-            [run, steps, len(steps), f"Bench {run} %%"],
+            [run, steps, len(steps), steps, len(steps), f"Bench {run} %%"],
         )
         cursor.execute("ANALYZE customers_customer, billing_charge, dunning_reminderlog")
     print(f"fill: {count:,} customers and open boletos in {time.perf_counter() - started:.1f} s")

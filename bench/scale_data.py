@@ -70,13 +70,14 @@ def main() -> int:
         """
         INSERT INTO customers_customer (name, document, email, secondary_email, phone, mobile, street, number,
             complement, neighborhood, city, state, postcode, bank_account_id, plan_amount, due_day,
-            billing_type, status, portal_token, notes, created_at, updated_at)
+            billing_type, status, portal_token, notes, radius_username, radius_group, status_cause,
+            created_at, updated_at)
         SELECT 'Cliente ' || g || ' ' || md5(g::text), lpad((%s::bigint * 1000000 + g)::text, 11, '0'),
             'c' || g || '@example.com', '', '11999990000', '', 'Rua ' || (g %% 500), (g %% 900)::text, '',
             'Centro', 'São Paulo', 'SP', '01001000', CASE WHEN g %% 5 = 0 THEN %s ELSE %s END,
             99.90, 1 + g %% 28, CASE WHEN g %% 3 = 0 THEN 'carne' ELSE 'titulo' END,
             CASE WHEN g %% 20 = 0 THEN 'blocked' ELSE 'active' END, md5(random()::text || g) || md5(g::text),
-            '', now() - (g %% 1000) * interval '1 day', now()
+            '', '', '', '', now() - (g %% 1000) * interval '1 day', now()
         FROM generate_series(1, %s) AS g
         """,
         [run % 100000, mycontas, juno, args.customers],
@@ -88,12 +89,14 @@ def main() -> int:
     timed(
         "charges",
         """
-        INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date, description,
+        INSERT INTO billing_charge (reference, customer_id, bank_account_id, amount, due_date, billing_month,
+            attention, description,
             state, state_changed_at, error_message, issue_attempts, paid_after_cancel, gateway_code, link,
             checkout_url, installment_link, linha_digitavel, barcode, gateway_bank_account, our_number,
             gateway_payload, pix_payload, created_at, updated_at)
         SELECT 'S' || %s || '-' || g, %s + (g %% %s), CASE WHEN g %% 5 = 0 THEN %s ELSE %s END,
-            (50 + g %% 150)::numeric(12,2), current_date - 700 + (g %% 760), 'Internet',
+            (50 + g %% 150)::numeric(12,2), current_date - 700 + (g %% 760),
+            date_trunc('month', current_date - 700 + (g %% 760))::date, '', 'Internet',
             (%s::text[])[1 + g %% %s], now(), '', 1, false, (100000000 + g)::text,
             'https://boleto.example/' || g, '', '', repeat('0', 47), repeat('0', 44), '', '', '{}'::jsonb, '',
             now() - (g %% 760) * interval '1 day', now()
