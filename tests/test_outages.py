@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from contextlib import contextmanager
 from decimal import Decimal
 from html import unescape
 from unittest import mock
@@ -194,13 +193,11 @@ def test_two_simultaneous_submits_of_one_page_issue_one_charge(sent_tasks):
     reference = charge_services.new_reference("T")
     start = threading.Barrier(2)
     outcomes: list[str] = []
-    real_once = charge_services._once
+    real_saved = charge_services._saved_with_claims
 
-    @contextmanager
-    def once_after_both_checked(model, ref):
-        with real_once(model, ref):
-            start.wait(timeout=10)  # both requests have checked and found nothing
-            yield
+    def saved_after_both_checked(save, **kwargs):
+        start.wait(timeout=10)  # both requests have checked and found nothing
+        return real_saved(save, **kwargs)
 
     def submit() -> None:
         try:
@@ -217,7 +214,7 @@ def test_two_simultaneous_submits_of_one_page_issue_one_charge(sent_tasks):
         finally:
             connection.close()
 
-    with mock.patch.object(charge_services, "_once", once_after_both_checked):
+    with mock.patch.object(charge_services, "_saved_with_claims", saved_after_both_checked):
         threads = [threading.Thread(target=submit) for _ in range(2)]
         for thread in threads:
             thread.start()
