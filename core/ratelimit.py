@@ -10,11 +10,15 @@ across a boundary).
 Atomicity, per cache backend of ``CACHES["default"]`` (the only state is there):
 
 * Redis (``CACHE_URL=redis://...``, shared by every machine): one Lua script per hit (prune, count,
-  add), which Redis runs as a single command; machines' clocks are assumed NTP-synchronised.
+  add), which Redis runs as a single command; machines' clocks are assumed NTP-synchronised. A hit
+  that reaches Redis with an instant older than the newest in the log (its caller was descheduled
+  or slow on the network) is counted at that newest instant, so the log only moves forward and an
+  old instant never prunes hits that still count.
 * File cache (the embedded default; processes of one machine): the read-modify-write of the key
   happens under an exclusive ``flock`` on one of 256 lock files under ``<cache dir>/ratelimit-locks``,
-  shared by every thread and process that uses the same directory.
-* Local memory (one process; tests): under a process-wide lock.
+  shared by every thread and process that uses the same directory; the instant is read once the
+  lock is held, so a caller that waited for the lock never decides with an instant already past.
+* Local memory (one process; tests): under a process-wide lock, the same way.
 
 Any other backend (Memcached, the database cache, the dummy cache) is refused with
 :class:`~django.core.exceptions.ImproperlyConfigured`: its limits would not hold.
@@ -33,7 +37,7 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import caches
@@ -55,10 +59,15 @@ LOCK_DIRECTORY = "ratelimit-locks"
 
 @dataclass(frozen=True)
 class Decision:
-    """What :func:`hit` decided: ``retry_after`` is 0.0 when allowed, else the seconds until a slot frees."""
+    """What :func:`hit` decided: ``retry_after`` is 0.0 when allowed, else the seconds until a slot frees.
+
+    ``at`` is the instant (seconds since the epoch) the hit was decided at, and counted at when
+    allowed: no interval of ``window`` seconds holds more than ``limit`` allowed instants.
+    """
 
     allowed: bool
     retry_after: float
+    at: float = field(default=0.0, compare=False)
 
     @property
     def retry_after_header(self) -> str:
@@ -80,17 +89,18 @@ def hit(key: str, *, limit: int, window: float, alias: str = "default") -> Decis
     if limit < 1 or window <= 0:
         raise ValueError("limit must be at least 1 and window positive")
     full_key = PREFIX + key
-    now = time.time()
     try:
         backend = caches[alias]
         if isinstance(backend, RedisCache):
-            return _hit_redis(backend, full_key, limit=limit, window=window, now=now)
+            return _hit_redis(backend, full_key, limit=limit, window=window, now=time.time())
+        # The instant is read under the lock: read before, a caller that waited its turn would
+        # prune with an instant already past the hits that still count.
         if isinstance(backend, FileBasedCache):
             with _file_lock(backend, full_key):
-                return _hit_cache(backend, full_key, limit=limit, window=window, now=now)
+                return _hit_cache(backend, full_key, limit=limit, window=window, now=time.time())
         if isinstance(backend, LocMemCache):
             with _LOCAL_LOCKS[_stripe(full_key)]:
-                return _hit_cache(backend, full_key, limit=limit, window=window, now=now)
+                return _hit_cache(backend, full_key, limit=limit, window=window, now=time.time())
     except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
         raise LimiterUnavailable(f"rate limiter store unreachable ({type(exc).__name__})") from exc
     raise ImproperlyConfigured(unsupported_backend_message(backend))
@@ -112,8 +122,8 @@ def _decide(stamps: list[float], *, limit: int, window: float, now: float) -> tu
     """The sliding log's rule, shared by the file and local-memory backends."""
     recent = sorted(stamp for stamp in stamps if stamp > now - window)
     if len(recent) < limit:
-        return Decision(True, 0.0), [*recent, now]
-    return Decision(False, max(0.0, recent[-limit] + window - now)), recent
+        return Decision(True, 0.0, now), [*recent, now]
+    return Decision(False, max(0.0, recent[-limit] + window - now), now), recent
 
 
 def _hit_cache(backend: Any, key: str, *, limit: int, window: float, now: float) -> Decision:
@@ -161,15 +171,19 @@ local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+if newest[2] and tonumber(newest[2]) > now then
+  now = tonumber(newest[2])
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < limit then
   redis.call('ZADD', key, now, ARGV[4])
   redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
-  return {1, '0'}
+  return {1, '0', tostring(now)}
 end
 local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-return {0, tostring(tonumber(oldest[2]) + window - now)}
+return {0, tostring(tonumber(oldest[2]) + window - now), tostring(now)}
 """
 
 _script: Script | None = None
@@ -183,7 +197,7 @@ def _hit_redis(backend: RedisCache, key: str, *, limit: int, window: float, now:
     client = backend._cache.get_client(redis_key, write=True)
     if _script is None:
         _script = client.register_script(_LUA)  # EVALSHA, loading the script when Redis lacks it
-    allowed, retry_after = _script(
+    allowed, retry_after, at = _script(
         keys=[redis_key], args=[repr(now), repr(float(window)), limit, secrets.token_hex(8)], client=client
     )
-    return Decision(bool(int(allowed)), max(0.0, float(retry_after)))
+    return Decision(bool(int(allowed)), max(0.0, float(retry_after)), float(at))

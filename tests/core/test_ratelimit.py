@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -58,6 +59,69 @@ def test_no_window_boundary_lets_twice_the_limit_through(backend):
         assert sum(hit("k", limit=5, window=1).allowed for _ in range(5)) == 5
         traveller.shift(0.2)  # crossed a whole second
         assert sum(hit("k", limit=5, window=1).allowed for _ in range(5)) == 0
+
+
+def most_in_any_window(instants: list[float], window: float) -> int:
+    """The most instants inside any interval of ``window`` seconds (closed at both ends)."""
+    ordered, most, left = sorted(instants), 0, 0
+    for right, instant in enumerate(ordered):
+        while instant - ordered[left] > window:
+            left += 1
+        most = max(most, right - left + 1)
+    return most
+
+
+def test_a_hit_decided_late_never_lets_more_than_the_limit_through(backend, monkeypatch):
+    """Two hits at 10.0 and 10.1, one at 11.5 (the first two left its window); then a caller that
+    read the clock at 10.45 and reached the store only after 11.5 (it waited for the lock, or its
+    request for the network). Decided at 10.45 it would be the third hit in [10.0, 10.45]."""
+    key = f"late:{secrets.token_hex(4)}"
+    allowed: list[float] = []
+    with time_machine.travel(10.0, tick=False) as traveller:
+        for shift in (0.0, 0.1, 1.4):
+            traveller.shift(shift)
+            decision = hit(key, limit=2, window=1)
+            assert decision.allowed and decision.at == pytest.approx(time.time())
+            allowed.append(decision.at)
+        traveller.move_to(10.45)
+        if backend == "redis":  # the script runs when the request arrives, with the caller's instant
+            backend_cache = caches["default"]
+            late = ratelimit._hit_redis(
+                backend_cache, ratelimit.PREFIX + key, limit=2, window=1.0, now=time.time()
+            )
+        else:  # the lock is granted at 11.6
+            real_enter = ratelimit._file_lock.__enter__ if backend == "file" else None
+            if real_enter is not None:
+
+                def enter_late(lock):
+                    real_enter(lock)
+                    traveller.move_to(11.6)
+
+                monkeypatch.setattr(ratelimit._file_lock, "__enter__", enter_late)
+            else:
+                stripes = [
+                    _LateLock(lock, lambda: traveller.move_to(11.6)) for lock in ratelimit._LOCAL_LOCKS
+                ]
+                monkeypatch.setattr(ratelimit, "_LOCAL_LOCKS", stripes)
+            late = hit(key, limit=2, window=1)
+    if late.allowed:
+        allowed.append(late.at)
+    assert late.at >= 11.5
+    assert most_in_any_window(allowed, 1.0) <= 2
+
+
+class _LateLock:
+    """A lock granted only after ``wait`` ran (the time another holder kept it)."""
+
+    def __init__(self, lock: threading.Lock, wait) -> None:
+        self.lock, self.wait = lock, wait
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
 
 
 def test_bad_arguments_and_unsupported_backends_are_refused(settings):
