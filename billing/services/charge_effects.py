@@ -85,5 +85,23 @@ def after_transition(
         if to_state == S.PAID:
             data["payment"] = _payment_data(charge, payment)
         event_record(type=event_type, data=data)
-    if from_state in OVERDUE_STATES and to_state not in OVERDUE_STATES and charge.due_date < today():
+    leaves_overdue = from_state in OVERDUE_STATES and to_state not in OVERDUE_STATES
+    if leaves_overdue and _may_release_a_block(charge, to_state):
         enqueue(SERVICE_STATUS_REFRESH, charge.customer_id)
+
+
+def _may_release_a_block(charge: Charge, to_state: str) -> bool:
+    """An overdue boleto settled, or a bill staff issued again for a past month whose boleto was
+    written off paid (it settles that month too): the customer's standing is looked at again.
+
+    The look for a written-off boleto is made only for a bill of a month already gone, so a payment
+    of an ordinary bill costs no statement more; a month written off and billed again within itself
+    is released by the next daily pass.
+    """
+    today_ = today()
+    if charge.due_date < today_:
+        return True
+    if to_state != S.PAID or charge.billing_month >= today_.replace(day=1):
+        return False
+    siblings = Charge.objects.filter(customer_id=charge.customer_id, billing_month=charge.billing_month)
+    return siblings.filter(state=S.WRITTEN_OFF).exclude(pk=charge.pk).exists()

@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from billing.models import Charge, TrustUnblock
+from billing.models import Charge, ChargeState, TrustUnblock
 from billing.services import leases
 from billing.services import overdue_policy as policy
 from billing.services.charge_effects import OVERDUE_STATES
@@ -39,6 +39,8 @@ from customers.models import Customer, CustomerStatus, StatusCause
 from customers.services import customer_change_status, customers_change_status
 from providers.models import BankAccount
 from providers.selectors import provider_settings
+
+S = ChargeState
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,13 @@ def _payable_account_ids() -> list[int]:
 
 
 def _open_charges(*, accounts: list[int]) -> QuerySet[Charge]:
-    return Charge.objects.filter(state__in=OVERDUE_STATES, bank_account_id__in=accounts)
+    """What the customer still owes: issued boletos, and written-off ones unless a bill staff issued
+    again for the same month (the written-off one freed it) has been paid."""
+    same_month = Charge.objects.filter(customer=OuterRef("customer"), billing_month=OuterRef("billing_month"))
+    billed_again_and_paid = Exists(same_month.filter(state=S.PAID))
+    return Charge.objects.filter(state__in=OVERDUE_STATES, bank_account_id__in=accounts).exclude(
+        Q(state=S.WRITTEN_OFF) & Q(billed_again_and_paid)
+    )
 
 
 def overdue_condition(*, today: dt.date, default_days: int, accounts: list[int] | None = None) -> Q:

@@ -287,6 +287,34 @@ def test_a_written_off_charge_blocks_and_paying_it_unblocks(queued, django_captu
     assert status_of(customer) == (CustomerStatus.ACTIVE, StatusCause.PAYMENT)
 
 
+def test_a_written_off_month_billed_again_and_paid_unblocks_and_stays_so(
+    queued, django_capture_on_commit_callbacks
+):
+    customer, written_off = overdue_customer(due=dt.date(2026, 10, 10), state=S.WRITTEN_OFF)
+    with at(dt.date(2026, 11, 27)):
+        assert service_status.overdue_pass().blocked == 1
+        again = ChargeFactory(
+            customer=customer,
+            due_date=dt.date(2026, 11, 30),
+            billing_month=written_off.billing_month,
+            state=S.ISSUED,
+        )
+        # A bill for the current month paid before its due date touches nothing.
+        ordinary = ChargeFactory(customer=CustomerFactory(), due_date=dt.date(2026, 11, 30), state=S.ISSUED)
+        with django_capture_on_commit_callbacks(execute=True):
+            pay(ordinary, payment_id="pay-ordinary")
+        assert not [name for name, _args in queued if name == "billing.service_status_refresh"]
+        with django_capture_on_commit_callbacks(execute=True):
+            pay(again)
+        run_queued(queued)
+        assert status_of(customer) == (CustomerStatus.ACTIVE, StatusCause.PAYMENT)
+    with at(dt.date(2026, 11, 28)):
+        service_status.overdue_pass()
+    assert status_of(customer)[0] == CustomerStatus.ACTIVE
+    written_off.refresh_from_db()
+    assert written_off.state == S.WRITTEN_OFF  # still kept as what happened at the gateway
+
+
 def test_paying_a_charge_not_yet_due_enqueues_nothing(queued, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     charge = ChargeFactory(customer=customer, due_date=dt.date(2026, 12, 10), state=S.ISSUED)
