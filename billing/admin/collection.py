@@ -176,6 +176,7 @@ COLLECTION_ACTIONS = (
     ObjectAction(
         name="print",
         label=_("Print the boleto"),
+        when=lambda charge: bool(charge.linha_digitavel or charge.barcode),  # nothing to print before
         url=lambda charge: reverse("print:charge", args=[charge.pk]),
     ),
 )

@@ -225,10 +225,19 @@ def test_readers_may_print_anonymous_and_unpermitted_staff_may_not(client, db):
 
 def test_admin_charge_and_carne_pages_link_to_their_print_pages(client, operator):
     carne = factories.CarneFactory()
-    charge = factories.ChargeFactory(customer=carne.customer, carne=carne, installment_number=1)
+    charge = factories.ChargeFactory(
+        customer=carne.customer,
+        carne=carne,
+        installment_number=1,
+        state=ChargeState.ISSUED,
+        barcode=KNOWN_BARCODE,
+    )
+    not_yet_issued = factories.ChargeFactory(customer=carne.customer)
     client.force_login(operator)
     page = client.get(f"/admin/billing/charge/{charge.pk}/change/").content.decode()
     assert f'href="/print/charge/{charge.pk}/"' in page
+    page = client.get(f"/admin/billing/charge/{not_yet_issued.pk}/change/").content.decode()
+    assert f'href="/print/charge/{not_yet_issued.pk}/"' not in page  # no boleto to print yet
     page = client.get(f"/admin/billing/carne/{carne.pk}/change/").content.decode()
     assert f'href="/print/carne/{carne.pk}/"' in page
 
