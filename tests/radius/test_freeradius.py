@@ -9,6 +9,9 @@ import pytest
 from radius import freeradius, store
 from tests.radius.freeradius_support import access_request, forget_user, seed_group, seed_user
 
+# One process owns the FreeRADIUS tables and its server under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("radius")
+
 BLOCKED = {"Framed-Pool": "bloqueados", "Mikrotik-Rate-Limit": "128k/128k"}
 PLAN = {"Framed-Pool": "clientes", "Mikrotik-Rate-Limit": "100M/100M"}
 

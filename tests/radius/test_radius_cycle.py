@@ -23,6 +23,9 @@ from tests.billing import notifications_support
 from tests.billing.notifications_support import issued_charge
 from tests.radius.freeradius_support import access_request, forget_user, seed_group, seed_user
 
+# One process owns the FreeRADIUS tables and its server under pytest-xdist.
+pytestmark = pytest.mark.xdist_group("radius")
+
 BLOCKED_REPLY = {"Framed-Pool": "bloqueados", "Mikrotik-Rate-Limit": "256k/256k"}
 PLAN_REPLY = {"Framed-Pool": "clientes", "Mikrotik-Rate-Limit": "300M/150M"}
 PASSWORD = "pppoe-s3cret"
