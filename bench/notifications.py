@@ -400,7 +400,7 @@ def issued_installments(account, count: int) -> list:
             installments=24,
             amount=Decimal("99.90"),
             first_due_date=first_due,
-            description="Internet [PARCELA]",
+            description="Internet",
             enqueue=False,
         )
         first = carne.installment_charges.order_by("installment_number").first()
