@@ -71,7 +71,7 @@ class CustomerAttentionFilter(admin.SimpleListFilter):
 
 
 def _gateway_of(customer: Customer) -> dict[str, str]:
-    """The issue forms speak of the customer's gateway: its description limits and tags."""
+    """Forms that issue títulos and carnês name the customer's gateway (its description limits, tags)."""
     account = customer.bank_account
     return {"gateway": account.gateway, "gateway_label": str(account.get_gateway_display())}
 
