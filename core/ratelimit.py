@@ -30,6 +30,7 @@ unlimited or fail with a 500.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import math
@@ -37,6 +38,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +81,15 @@ class LimiterUnavailable(Exception):
     """The limiter's store could not be reached: nothing was counted."""
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most ``limit`` hits per ``window`` seconds under ``key`` (``"portal:203.0.113.7"``)."""
+
+    key: str
+    limit: int
+    window: float
+
+
 def hit(key: str, *, limit: int, window: float, alias: str = "default") -> Decision:
     """Count one hit on ``key`` if fewer than ``limit`` were allowed in the last ``window`` seconds.
 
@@ -86,21 +97,34 @@ def hit(key: str, *, limit: int, window: float, alias: str = "default") -> Decis
     thread, process and (on Redis) machine sharing the cache ``alias``. A refused hit is not counted,
     so a client that keeps hammering does not push its own slot further away.
     """
-    if limit < 1 or window <= 0:
-        raise ValueError("limit must be at least 1 and window positive")
-    full_key = PREFIX + key
+    return hit_all([Limit(key, limit, window)], alias=alias)
+
+
+def hit_all(limits: Sequence[Limit], *, alias: str = "default") -> Decision:
+    """One hit counted under every limit of ``limits`` at once, or under none of them.
+
+    Allowed only when each limit allows it; refused, it is counted nowhere and ``retry_after`` is the
+    longest wait among the limits that refused. One atomic step for all of them (on Redis one round
+    trip, which is why a caller with two limits on one request asks for both together).
+    """
+    if not limits:
+        raise ValueError("at least one limit")
+    for one in limits:
+        if one.limit < 1 or one.window <= 0:
+            raise ValueError("limit must be at least 1 and window positive")
+    keyed = [Limit(PREFIX + one.key, one.limit, one.window) for one in limits]
     try:
         backend = caches[alias]
         if isinstance(backend, RedisCache):
-            return _hit_redis(backend, full_key, limit=limit, window=window, now=time.time())
-        # The instant is read under the lock: read before, a caller that waited its turn would
+            return _hit_redis(backend, keyed, now=time.time())
+        # The instant is read under the locks: read before, a caller that waited its turn would
         # prune with an instant already past the hits that still count.
         if isinstance(backend, FileBasedCache):
-            with _file_lock(backend, full_key):
-                return _hit_cache(backend, full_key, limit=limit, window=window, now=time.time())
+            with _file_locks(backend, [one.key for one in keyed]):
+                return _hit_cache(backend, keyed, now=time.time())
         if isinstance(backend, LocMemCache):
-            with _LOCAL_LOCKS[_stripe(full_key)]:
-                return _hit_cache(backend, full_key, limit=limit, window=window, now=time.time())
+            with _local_locks([one.key for one in keyed]):
+                return _hit_cache(backend, keyed, now=time.time())
     except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
         raise LimiterUnavailable(f"rate limiter store unreachable ({type(exc).__name__})") from exc
     raise ImproperlyConfigured(unsupported_backend_message(backend))
@@ -126,27 +150,55 @@ def _decide(stamps: list[float], *, limit: int, window: float, now: float) -> tu
     return Decision(False, max(0.0, recent[-limit] + window - now), now), recent
 
 
-def _hit_cache(backend: Any, key: str, *, limit: int, window: float, now: float) -> Decision:
-    stamps = backend.get(key) or []
-    decision, kept = _decide(stamps, limit=limit, window=window, now=now)
-    if decision.allowed:
-        backend.set(key, kept, timeout=math.ceil(window) + 1)
-    return decision
+def _hit_cache(backend: Any, limits: Sequence[Limit], *, now: float) -> Decision:
+    """Every key's log read, each limit decided, and the hit written to all of them only when every
+    one allowed it (the caller holds every key's lock)."""
+    decided = [
+        (one, *_decide(backend.get(one.key) or [], limit=one.limit, window=one.window, now=now))
+        for one in limits
+    ]
+    refused = [decision for _one, decision, _kept in decided if not decision.allowed]
+    if refused:
+        return Decision(False, max(decision.retry_after for decision in refused), now)
+    for one, _decision, kept in decided:
+        backend.set(one.key, kept, timeout=math.ceil(one.window) + 1)
+    return Decision(True, 0.0, now)
 
 
 def _stripe(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=2).digest(), "big") % STRIPES
 
 
+def _stripes(keys: Sequence[str]) -> list[int]:
+    """The keys' lock stripes, each once, in one order for every caller (so two never deadlock)."""
+    return sorted({_stripe(key) for key in keys})
+
+
 _LOCAL_LOCKS = [threading.Lock() for _ in range(STRIPES)]
 
 
-class _file_lock:  # noqa: N801 - used as a context manager, reads like one
-    """An exclusive ``flock`` on the key's stripe file in the cache directory."""
+@contextlib.contextmanager
+def _local_locks(keys: Sequence[str]) -> Iterator[None]:
+    with contextlib.ExitStack() as held:
+        for stripe in _stripes(keys):
+            held.enter_context(_LOCAL_LOCKS[stripe])
+        yield
 
-    def __init__(self, backend: FileBasedCache, key: str) -> None:
+
+@contextlib.contextmanager
+def _file_locks(backend: FileBasedCache, keys: Sequence[str]) -> Iterator[None]:
+    with contextlib.ExitStack() as held:
+        for stripe in _stripes(keys):
+            held.enter_context(_file_lock(backend, stripe))
+        yield
+
+
+class _file_lock:  # noqa: N801 - used as a context manager, reads like one
+    """An exclusive ``flock`` on one stripe's file in the cache directory."""
+
+    def __init__(self, backend: FileBasedCache, stripe: int) -> None:
         directory = os.path.join(backend._dir, LOCK_DIRECTORY)  # type: ignore[attr-defined]
-        self.path = os.path.join(directory, f"{_stripe(key):03d}.lock")
+        self.path = os.path.join(directory, f"{stripe:03d}.lock")
         self.directory = directory
         self.fd = -1
 
@@ -162,42 +214,70 @@ class _file_lock:  # noqa: N801 - used as a context manager, reads like one
         os.close(self.fd)  # closing the descriptor releases the lock
 
 
-# Prune what left the window, count, and add this hit only when under the limit: one command for
-# Redis, so no two clients ever see the same count. Scores are the hits' instants; members are
-# random so two hits at the same instant are two entries. Floats are returned as strings (Lua numbers
-# would be truncated to integers on the way out).
+# For every key: prune what left its window and count; then add this hit to every key only when
+# each is under its limit: one command for Redis, so no two clients ever see the same count. Scores
+# are the hits' instants; members are random so two hits at the same instant are two entries. Each
+# key's instant is the caller's, or the newest in its log when that is later. Floats are returned as
+# strings (Lua numbers would be truncated to integers on the way out).
+# ARGV: the instant, the member, then a (window, limit) pair per key.
 _LUA = """
-local key = KEYS[1]
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-if newest[2] and tonumber(newest[2]) > now then
-  now = tonumber(newest[2])
+local member = ARGV[2]
+local at = {}
+local wait = -1
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[1 + 2 * i])
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local instant = now
+  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if newest[2] and tonumber(newest[2]) > instant then
+    instant = tonumber(newest[2])
+  end
+  at[i] = instant
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', instant - window)
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    local this_wait = tonumber(oldest[2]) + window - instant
+    if this_wait > wait then wait = this_wait end
+  end
 end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
-  return {1, '0', tostring(now)}
+if wait >= 0 then
+  return {0, tostring(wait), tostring(at[1])}
 end
-local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-return {0, tostring(tonumber(oldest[2]) + window - now), tostring(now)}
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, at[i], member)
+  redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[1 + 2 * i]) * 1000) + 1000)
+end
+return {1, '0', tostring(at[1])}
 """
 
 _script: Script | None = None
+#: One redis-py client per connection pool: Django's cache builds a new client object on every call,
+#: which costs more than the round trip itself on the notification intake's path.
+_clients: dict[int, tuple[Any, Any]] = {}
 
 
-def _hit_redis(backend: RedisCache, key: str, *, limit: int, window: float, now: float) -> Decision:
-    # Django's cache API has no scripting: this takes the backend's own redis-py client
+def _redis_client(backend: RedisCache) -> Any:
+    # Django's cache API has no scripting: this takes the backend's own redis-py connection pool
     # (``RedisCache._cache``, a private attribute; tests/core/test_ratelimit.py pins it).
+    cache_client: Any = backend._cache
+    pool = cache_client._get_connection_pool(write=True)
+    known = _clients.get(id(pool))
+    if known is None or known[0] is not pool:
+        known = (pool, cache_client._client(connection_pool=pool))
+        _clients[id(pool)] = known
+    return known[1]
+
+
+def _hit_redis(backend: RedisCache, limits: Sequence[Limit], *, now: float) -> Decision:
     global _script
-    redis_key = backend.make_and_validate_key(key)
-    client = backend._cache.get_client(redis_key, write=True)
+    keys = [backend.make_and_validate_key(one.key) for one in limits]
+    client = _redis_client(backend)
     if _script is None:
         _script = client.register_script(_LUA)  # EVALSHA, loading the script when Redis lacks it
-    allowed, retry_after, at = _script(
-        keys=[redis_key], args=[repr(now), repr(float(window)), limit, secrets.token_hex(8)], client=client
-    )
+    args: list[Any] = [repr(now), secrets.token_hex(8)]
+    for one in limits:
+        args += [repr(float(one.window)), one.limit]
+    allowed, retry_after, at = _script(keys=keys, args=args, client=client)
     return Decision(bool(int(allowed)), max(0.0, float(retry_after)), float(at))

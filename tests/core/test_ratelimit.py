@@ -61,6 +61,33 @@ def test_no_window_boundary_lets_twice_the_limit_through(backend):
         assert sum(hit("k", limit=5, window=1).allowed for _ in range(5)) == 0
 
 
+def test_several_limits_count_one_hit_everywhere_or_nowhere(backend):
+    """An address limit of 2 and an account limit of 3, hit together: the third hit from the same
+    address is refused by the address limit alone and counted under neither."""
+    with time_machine.travel(4_000_000.0, tick=False) as traveller:
+        both = [ratelimit.Limit("addr:a", 2, 10), ratelimit.Limit("account:1", 3, 20)]
+        assert [ratelimit.hit_all(both).allowed for _ in range(2)] == [True, True]
+        traveller.shift(1)
+        refused = ratelimit.hit_all(both)
+        assert refused.allowed is False and refused.retry_after == pytest.approx(9, abs=0.01)
+        # Not counted under the account: another address still has the account's third hit.
+        other = [ratelimit.Limit("addr:b", 2, 10), ratelimit.Limit("account:1", 3, 20)]
+        assert ratelimit.hit_all(other).allowed
+        # Now both refuse: the longest wait is the answer (the account's, 19 s).
+        assert ratelimit.hit_all(both).retry_after == pytest.approx(19, abs=0.01)
+        assert not ratelimit.hit_all(other).allowed
+        # A limit alone is the same rule.
+        assert hit("addr:b", limit=2, window=10).allowed
+        assert not hit("addr:b", limit=2, window=10).allowed
+
+
+def test_several_limits_need_at_least_one_and_each_valid(backend):
+    with pytest.raises(ValueError):
+        ratelimit.hit_all([])
+    with pytest.raises(ValueError):
+        ratelimit.hit_all([ratelimit.Limit("a", 1, 1), ratelimit.Limit("b", 0, 1)])
+
+
 def most_in_any_window(instants: list[float], window: float) -> int:
     """The most instants inside any interval of ``window`` seconds (closed at both ends)."""
     ordered, most, left = sorted(instants), 0, 0
@@ -87,7 +114,7 @@ def test_a_hit_decided_late_never_lets_more_than_the_limit_through(backend, monk
         if backend == "redis":  # the script runs when the request arrives, with the caller's instant
             backend_cache = caches["default"]
             late = ratelimit._hit_redis(
-                backend_cache, ratelimit.PREFIX + key, limit=2, window=1.0, now=time.time()
+                backend_cache, [ratelimit.Limit(ratelimit.PREFIX + key, 2, 1.0)], now=time.time()
             )
         else:  # the lock is granted at 11.6
             real_enter = ratelimit._file_lock.__enter__ if backend == "file" else None
