@@ -317,6 +317,8 @@ NOTIFICATION_LIMIT_WINDOW_SECONDS = env.int("NOTIFICATION_LIMIT_WINDOW_SECONDS",
 NOTIFICATION_ADDRESS_LIMIT = env.int("NOTIFICATION_ADDRESS_LIMIT", default=600)
 NOTIFICATION_ACCOUNT_LIMIT = env.int("NOTIFICATION_ACCOUNT_LIMIT", default=600)
 NOTIFICATION_WAITING_CAP = env.int("NOTIFICATION_WAITING_CAP", default=1000)
+# Each web process remembers a notification URL's account (and its waiting count) this long; 0: never.
+NOTIFICATION_ACCOUNT_CACHE_SECONDS = env.int("NOTIFICATION_ACCOUNT_CACHE_SECONDS", default=5)
 # A post to a URL that names no account keeps this much of its body (enough to diagnose).
 NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES = env.int("NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES", default=1024)
 # Invalid, rejected and over-cap notifications older than this are deleted daily; processed ones stay.

@@ -17,6 +17,16 @@ def notification_limits_off(settings):
 
 
 @pytest.fixture(autouse=True)
+def known_accounts_forgotten():
+    """The intake's memory of accounts lives in the process: each test starts without it."""
+    from billing.services.notifications import known_accounts
+
+    known_accounts.forget()
+    yield
+    known_accounts.forget()
+
+
+@pytest.fixture(autouse=True)
 def notification_queue(monkeypatch):
     """No test reaches a broker through the notification intake: its wake-ups of the dispatcher are
     counted here, and ``notification_queue.run()`` dispatches and processes as the workers would."""

@@ -37,8 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Notification, NotificationStatus
-from billing.selectors.notifications import account_with_waiting, unaddressed_waiting
-from billing.services.notifications import limits
+from billing.services.notifications import known_accounts, limits
 from billing.services.notifications.dispatch import wake_dispatcher
 from billing.services.notifications.outcome import NotificationResult, Outcome
 from billing.services.notifications.processing import HANDLERS, parse_body
@@ -179,43 +178,42 @@ def notification_receive(
     text = decode_body(request.body[:limit], request.charset)
     if handler is not None:
         text = handler.redact(text)
-    try:
-        decision = limits.address_decision(request.remote_addr)
-    except Exception:  # the cache is down: store it for the sweep, ask the gateway to come back
-        logger.exception("notification intake limits unavailable")
-        return _unavailable(gateway=gateway, public_id=public_id, request=request, text=text)
-    if not decision.allowed:
-        return _limited(decision)
-
-    account = None
-    if public_id is not None:
-        account = (
-            account_with_waiting(
-                gateway, public_id, cap=cap, with_secrets=handler.refuse_at_intake is not None
-            )
-            if handler is not None
-            else None
-        )
-        if account is None:
-            cut = settings.NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES
-            message = _("No bank account matches this notification URL.")
-            notification = _store(
-                gateway=gateway,
-                request=request,
-                text=text[:cut],
-                account=None,
-                status=N.REJECTED,
-                error=message,
-                short=True,
-            )
-            return NotificationResult(notification, Outcome.NOT_FOUND, message)
-    try:
-        decision = limits.account_decision(str(account.pk) if account else limits.LEGACY_PATH_KEY)
-    except Exception:
-        logger.exception("notification intake limits unavailable")
+    with_secrets = handler is not None and handler.refuse_at_intake is not None
+    known = (
+        known_accounts.remembered(gateway, public_id, with_secrets=with_secrets)
+        if handler is not None
+        else None
+    )
+    sender = limits.address_limit(request.remote_addr)
+    read_now = False
+    if known is not None:  # the usual post: both limits in one step, no read
+        decision = _decide(sender, _account_limit(known))
+    else:  # a URL this process does not remember: the sender's limit before any read
+        decision = _decide(sender)
+        if decision is not None and decision.allowed and handler is not None:
+            known = known_accounts.look_up(gateway, public_id, cap=cap, with_secrets=with_secrets)
+            read_now = True
+            if known is not None:
+                decision = _decide(_account_limit(known))
+    if decision is None:  # the cache is down: store it for the sweep, ask the gateway to come back
+        account = known.account if known is not None else None
         return _unavailable(gateway=gateway, public_id=public_id, request=request, text=text, account=account)
     if not decision.allowed:
         return _limited(decision)
+    if known is None:  # no account at this URL (or no such gateway)
+        cut = settings.NOTIFICATION_UNKNOWN_ACCOUNT_BODY_BYTES
+        message = _("No bank account matches this notification URL.")
+        notification = _store(
+            gateway=gateway,
+            request=request,
+            text=text[:cut],
+            account=None,
+            status=N.REJECTED,
+            error=message,
+            short=True,
+        )
+        return NotificationResult(notification, Outcome.NOT_FOUND, message)
+    account = known.account
     assert handler is not None  # an unknown gateway has no account
 
     errors = _transport_errors(request, handler.content_type)
@@ -253,10 +251,11 @@ def notification_receive(
         )
         return NotificationResult(notification, handler.refusal, refusal)
 
-    if account is not None:
-        waiting = getattr(account, "waiting", 0)
-    else:
-        waiting = unaddressed_waiting(gateway, cap=cap) if cap > 0 else 0
+    waiting = known.waiting
+    if cap > 0 and waiting >= cap and not read_now:  # refused only on a count just read
+        recounted = known_accounts.look_up(gateway, public_id, cap=cap, with_secrets=with_secrets)
+        waiting = recounted.waiting if recounted is not None else 0
+        known = recounted or known
     if cap > 0 and waiting >= cap:
         message = _("Too many notifications of this account wait for verification; send it again later.")
         notification = _store(
@@ -275,6 +274,7 @@ def notification_receive(
     notification = _store(
         gateway=gateway, request=request, text=text, account=account, status=N.RECEIVED, inbound=inbound
     )
+    known_accounts.admitted(known)
     if not wake_dispatcher():
         return NotificationResult(
             notification,
@@ -283,6 +283,20 @@ def notification_receive(
             retry_after=limits.waiting_retry_after(),
         )
     return NotificationResult(notification, Outcome.RECEIVED)
+
+
+def _decide(*chosen: limits.Limit | None) -> limits.Decision | None:
+    """The limits' decision, or None when their store is unavailable (logged)."""
+    try:
+        return limits.decide(*chosen)
+    except Exception:
+        logger.exception("notification intake limits unavailable")
+        return None
+
+
+def _account_limit(known: known_accounts.Known) -> limits.Limit | None:
+    account = known.account
+    return limits.account_limit(str(account.pk) if account is not None else limits.LEGACY_PATH_KEY)
 
 
 def _unavailable(

@@ -20,37 +20,42 @@ from __future__ import annotations
 from django.conf import settings
 
 from core import ratelimit
-from core.ratelimit import Decision
+from core.ratelimit import Decision, Limit
 
 #: The key under which MK-Auth's path (no account in the URL) is counted.
 LEGACY_PATH_KEY = "mkauth"
-#: What an allowed hit answers when a limit is off.
+#: What an allowed hit answers when every limit is off.
 ALLOWED = Decision(True, 0.0)
 
 
-def hit(key: str, *, limit: int, window: int) -> Decision:
-    """One post counted under ``key`` by the shared limiter (raises ``LimiterUnavailable`` when its
-    store is down); a ``limit`` of 0 is no limit."""
-    if limit <= 0:
-        return ALLOWED
-    return ratelimit.hit(key, limit=limit, window=window)
-
-
-def address_decision(address: str | None) -> Decision:
-    return hit(
+def address_limit(address: str | None) -> Limit | None:
+    """The sender's limit; None when off (a limit of 0)."""
+    if settings.NOTIFICATION_ADDRESS_LIMIT <= 0:
+        return None
+    return Limit(
         f"notify:addr:{address or 'unknown'}",
-        limit=settings.NOTIFICATION_ADDRESS_LIMIT,
-        window=settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
+        settings.NOTIFICATION_ADDRESS_LIMIT,
+        settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
     )
 
 
-def account_decision(account_key: str) -> Decision:
-    """``account_key``: the account's primary key, or :data:`LEGACY_PATH_KEY`."""
-    return hit(
+def account_limit(account_key: str) -> Limit | None:
+    """The account's limit (``account_key``: its primary key, or :data:`LEGACY_PATH_KEY`); None when off."""
+    if settings.NOTIFICATION_ACCOUNT_LIMIT <= 0:
+        return None
+    return Limit(
         f"notify:account:{account_key}",
-        limit=settings.NOTIFICATION_ACCOUNT_LIMIT,
-        window=settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
+        settings.NOTIFICATION_ACCOUNT_LIMIT,
+        settings.NOTIFICATION_LIMIT_WINDOW_SECONDS,
     )
+
+
+def decide(*limits: Limit | None) -> Decision:
+    """One post counted under every limit given that is on, in one step of the shared limiter (all
+    or none: a post refused by one limit spends no other). Raises ``LimiterUnavailable`` when its
+    store is down."""
+    chosen = [limit for limit in limits if limit is not None]
+    return ratelimit.hit_all(chosen) if chosen else ALLOWED
 
 
 def waiting_retry_after() -> int:
