@@ -169,6 +169,54 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
+# --- where the CPU goes ----------------------------------------------------------------------------
+CPU_KINDS = (
+    ("gunicorn", "gunicorn"),
+    ("Celery workers", "--worker"),
+    ("client", "--post"),
+    ("PostgreSQL", "postgres:"),
+    ("Redis", "redis-server"),
+)
+
+
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of process, read from /proc (Linux);
+    this process (the simulator) as "simulator", and the whole machine's busy time as "machine"."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {kind: 0.0 for kind, _mark in CPU_KINDS}
+    used["simulator"] = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if int(entry.name) == os.getpid():
+            used["simulator"] += seconds
+            continue
+        for kind, mark in CPU_KINDS:
+            if mark in command:
+                used[kind] += seconds
+                break
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(value) for value in first]
+    used["machine"] = (sum(values) - values[3] - values[4]) / ticks  # all but idle and iowait
+    return used
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float], per: int) -> str:
+    """Milliseconds of CPU per ``per`` unit of work, by kind (processes that ended in between are lost)."""
+    parts = [
+        f"{kind} {(after[kind] - before.get(kind, 0.0)) * 1000 / per:.1f}"
+        for kind in after
+        if after[kind] - before.get(kind, 0.0) > 0
+    ]
+    return ", ".join(parts)
+
+
 # --- counting statements in the live stack ----------------------------------------------------------
 class StatementCounter:
     def __init__(self) -> None:
@@ -814,10 +862,12 @@ def main() -> None:
         workers = Workers(env, args.worker_processes, args.worker_threads, tmp)
         counted_statements(query_dir)
         print(f"(c): {load()}")
+        cpu_before = cpu_by_kind()
         posted = post_all(gunicorn.url, path, forms_c, args.connections, tmp)
         post_seconds = posted["last_at"] - posted["first_at"]
         tokens_c = {form["paymentToken"] for form in forms_c}
         wait_applied(tokens_c)
+        cpu_c = cpu_spent(cpu_before, cpu_by_kind(), len(forms_c))
         applied, drain_seconds = drain_figures(tokens_c)
         gunicorn.stop()
         workers.stop()
@@ -832,6 +882,7 @@ def main() -> None:
             f"{applied} applied in {drain_seconds:.1f} s: drain {drain:.1f}/s = {drain / bound:.0%} of the bound "
             f"{slots} / {args.latency_ms / 1000:g} s = {bound:.0f}/s (target >= 60 %)\n"
             f"    {once_c}\n"
+            f"    CPU ms per payment (the client's is lost: it ended before): {cpu_c}\n"
             f"    live stack: {live_statements} statements (gunicorn + workers, no BEGIN/COMMIT) = "
             f"{live_statements / max(applied, 1):.1f} per applied payment",
             flush=True,
