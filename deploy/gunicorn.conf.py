@@ -1,8 +1,7 @@
 """gunicorn settings for the web process: ``gunicorn -c deploy/gunicorn.conf.py config.wsgi``.
 
-Requests are short: gateway calls run in Celery tasks, except a notification's one look-up
-(bounded by GATEWAY_CONNECT_TIMEOUT + GATEWAY_READ_TIMEOUT), which the timeout below covers. Tune
-with the GUNICORN_* variables in the environment file.
+Requests are short: every gateway call runs in a Celery task (a notification is stored and
+answered, and verified there). Tune with the GUNICORN_* variables in the environment file.
 """
 
 import multiprocessing

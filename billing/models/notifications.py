@@ -26,6 +26,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,  # the indexes below lead with it
     )
     path = models.CharField(_("path"), max_length=300)
     headers = models.JSONField(_("headers"), default=dict)
@@ -39,7 +40,7 @@ class Notification(models.Model):
     payment_token = models.CharField(_("payment token"), max_length=128, blank=True)
     charge_reference = models.CharField(_("charge reference"), max_length=255, blank=True)
     #: The gateway's own id of the event (Asaas): one event is applied at most once per account.
-    event_id = models.CharField(_("event id"), max_length=128, blank=True, db_index=True)
+    event_id = models.CharField(_("event id"), max_length=128, blank=True)
     charge = models.ForeignKey(
         "billing.Charge",
         verbose_name=_("charge"),
@@ -47,6 +48,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,  # a partial index below: most rows have none
     )
     payment = models.ForeignKey(
         "billing.Payment",
@@ -55,6 +57,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # a partial index below: most rows have none
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
@@ -72,6 +75,19 @@ class Notification(models.Model):
                 fields=["bank_account", "gateway"],
                 condition=models.Q(status__in=["received", "queued", "retrying"]),
                 name="notification_waiting_idx",
+            ),
+            # Partial: the intake's INSERT (no charge, no payment yet, no event id from Juno or
+            # Mycontas) adds an entry to none of these three.
+            models.Index(
+                fields=["charge"], condition=models.Q(charge__isnull=False), name="notification_charge_idx"
+            ),
+            models.Index(
+                fields=["payment"], condition=models.Q(payment__isnull=False), name="notification_payment_idx"
+            ),
+            models.Index(
+                fields=["bank_account", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="notification_event_idx",
             ),
         ]
 
