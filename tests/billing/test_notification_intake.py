@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from billing.api.views import JunoNotificationView
 from billing.models import ChargeState, Notification, NotificationStatus, Payment
-from billing.services.notifications import Outcome
+from billing.services.notifications import Outcome, known_accounts
 from billing.services.notifications.inbox import notifications_prune
+from core import ratelimit
 from tests import factories
 from tests.billing import notifications_support as support
 from tests.billing.notifications_support import (
@@ -333,6 +334,121 @@ def test_an_intake_that_checks_a_secret_reads_it_in_the_same_statement(client, m
     assert response.status_code == 403
     assert len(queries.captured_queries) == 2
     assert '"account_password"' in queries.captured_queries[0]["sql"]
+
+
+# --- what each web process remembers ----------------------------------------------------------------
+def _mycontas_form(account, password: str) -> dict[str, str]:
+    return {
+        "txtCod_cliente": account.account_code,
+        "txtCod_senha": password,
+        "txtReferencia": "T-1",
+        "cobrancaID": "1",
+    }
+
+
+def test_a_remembered_url_costs_one_statement_and_one_limiter_step(
+    client, juno_account, settings, monkeypatch
+):
+    settings.NOTIFICATION_ADDRESS_LIMIT = settings.NOTIFICATION_ACCOUNT_LIMIT = 1000
+    steps: list[list[str]] = []
+    real = ratelimit.hit_all
+    monkeypatch.setattr(
+        ratelimit,
+        "hit_all",
+        lambda limits, **kw: steps.append([one.key for one in limits]) or real(limits, **kw),
+    )
+    url = juno_url(juno_account)
+    assert post_form(client, url, {"paymentToken": "T1"}).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert post_form(client, url, {"paymentToken": "T2"}).status_code == 200
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    # First post: the sender's limit before the account is read, then the account's; then both at once.
+    assert steps == [
+        ["notify:addr:127.0.0.1"],
+        [f"notify:account:{juno_account.pk}"],
+        ["notify:addr:127.0.0.1", f"notify:account:{juno_account.pk}"],
+    ]
+
+
+def test_an_unknown_url_is_read_on_every_post(client):
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert (
+                post_form(client, "/api/notifications/juno/nobody/", {"paymentToken": "T"}).status_code == 404
+            )
+        assert '"providers_bankaccount"' in queries.captured_queries[0]["sql"]
+
+
+def test_an_account_saved_is_read_again_at_once(client, mycontas_account):
+    url = mycontas_url(mycontas_account)
+    assert post_form(client, url, _mycontas_form(mycontas_account, "teste123")).status_code == 200
+    mycontas_account.account_password = "nova-senha"
+    mycontas_account.save()
+    assert post_form(client, url, _mycontas_form(mycontas_account, "teste123")).status_code == 403
+    assert post_form(client, url, _mycontas_form(mycontas_account, "nova-senha")).status_code == 200
+    mycontas_account.delete()
+    assert post_form(client, url, _mycontas_form(mycontas_account, "nova-senha")).status_code == 404
+
+
+def test_a_change_made_elsewhere_is_seen_within_the_configured_seconds(
+    client, mycontas_account, settings, monkeypatch
+):
+    """Another process's save sends this one no signal (an UPDATE here stands for it)."""
+    settings.NOTIFICATION_ACCOUNT_CACHE_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(known_accounts, "_clock", lambda: now[0])
+    url = mycontas_url(mycontas_account)
+    assert post_form(client, url, _mycontas_form(mycontas_account, "teste123")).status_code == 200
+    mycontas_account.account_password = "nova-senha"
+    type(mycontas_account).objects.filter(pk=mycontas_account.pk).update(
+        account_password=mycontas_account.account_password
+    )
+    now[0] += 4.9
+    assert post_form(client, url, _mycontas_form(mycontas_account, "teste123")).status_code == 200
+    now[0] += 0.2
+    assert post_form(client, url, _mycontas_form(mycontas_account, "teste123")).status_code == 403
+    assert post_form(client, url, _mycontas_form(mycontas_account, "nova-senha")).status_code == 200
+
+
+def test_with_no_memory_every_post_reads_the_account(client, juno_account, settings):
+    settings.NOTIFICATION_ACCOUNT_CACHE_SECONDS = 0
+    for n in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert post_form(client, juno_url(juno_account), {"paymentToken": f"T{n}"}).status_code == 200
+        assert len(queries.captured_queries) == 2
+
+
+def test_the_waiting_estimate_counts_this_process_and_refuses_only_on_a_count_read_then(
+    client, juno_account, settings
+):
+    settings.NOTIFICATION_WAITING_CAP = 3
+    url = juno_url(juno_account)
+    assert [post_form(client, url, {"paymentToken": f"T{n}"}).status_code for n in range(3)] == [200] * 3
+    # At the cap the count is read again before answering 503.
+    with CaptureQueriesContext(connection) as queries:
+        assert post_form(client, url, {"paymentToken": "T3"}).status_code == 503
+    assert '"providers_bankaccount"' in queries.captured_queries[0]["sql"]
+    # Rows verified by the workers (here: marked so) free the cap on the next post's recount.
+    Notification.objects.filter(bank_account=juno_account, status=N.RECEIVED).update(status=N.PROCESSED)
+    assert post_form(client, url, {"paymentToken": "T4"}).status_code == 200
+
+
+def test_rows_another_process_admitted_are_counted_at_the_next_read(
+    client, juno_account, settings, monkeypatch
+):
+    """The estimate misses what other processes admitted until it is read again: the bound the docs give."""
+    settings.NOTIFICATION_WAITING_CAP = 3
+    now = [1000.0]
+    monkeypatch.setattr(known_accounts, "_clock", lambda: now[0])
+    url = juno_url(juno_account)
+    assert post_form(client, url, {"paymentToken": "T0"}).status_code == 200
+    Notification.objects.bulk_create(
+        Notification(gateway="juno", bank_account=juno_account, path="/elsewhere", status=N.RECEIVED)
+        for _ in range(2)
+    )
+    assert post_form(client, url, {"paymentToken": "T1"}).status_code == 200  # estimate 1: admitted
+    now[0] += settings.NOTIFICATION_ACCOUNT_CACHE_SECONDS
+    assert post_form(client, url, {"paymentToken": "T2"}).status_code == 503  # read again: 4 waiting
 
 
 # --- what staff see --------------------------------------------------------------------------------

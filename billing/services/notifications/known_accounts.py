@@ -34,13 +34,15 @@ class Known:
     account: BankAccount | None
     counted: int  # notifications waiting when read
     admitted: int  # admitted by this process since
-    expires: float  # time.monotonic()
+    expires: float  # on _clock
 
     @property
     def waiting(self) -> int:
         return self.counted + self.admitted
 
 
+#: The clock of the memory's expiry (tests move it).
+_clock = time.monotonic
 _lock = threading.Lock()
 _known: dict[tuple[str, str | None, bool], Known] = {}
 
@@ -54,7 +56,7 @@ def remembered(gateway: str, public_id: str | None, *, with_secrets: bool) -> Kn
     key = _key(gateway, public_id, with_secrets)
     with _lock:
         known = _known.get(key)
-        if known is not None and known.expires <= time.monotonic():
+        if known is not None and known.expires <= _clock():
             del _known[key]
             return None
         return known
@@ -72,7 +74,7 @@ def look_up(gateway: str, public_id: str | None, *, cap: int, with_secrets: bool
         known = Known(account, getattr(account, "waiting", 0), 0, 0.0)
     seconds = settings.NOTIFICATION_ACCOUNT_CACHE_SECONDS
     if seconds > 0:
-        known.expires = time.monotonic() + seconds
+        known.expires = _clock() + seconds
         with _lock:
             _known[_key(gateway, public_id, with_secrets)] = known
     return known
