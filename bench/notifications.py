@@ -743,8 +743,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="(a) then (b), this many times")
-    parser.add_argument("--intake-bodies", type=int, default=45000, help="distinct bodies for (a) and (b)")
+    parser.add_argument("--rounds", type=int, default=5, help="(a) then (b), this many times")
+    parser.add_argument("--intake-bodies", type=int, default=60000, help="distinct bodies for (a) and (b)")
     parser.add_argument("--payments", type=int, default=5000, help="distinct payments for (c)")
     parser.add_argument(
         "--dup-payments", type=int, default=1000, help="real payments for (d), each posted 3x"

@@ -272,7 +272,7 @@ def _redis_client(backend: RedisCache) -> Any:
 
 def _hit_redis(backend: RedisCache, limits: Sequence[Limit], *, now: float) -> Decision:
     global _script
-    keys = [backend.make_and_validate_key(one.key) for one in limits]
+    keys = [backend.make_key(one.key) for one in limits]  # ours: no memcached-style validation needed
     client = _redis_client(backend)
     if _script is None:
         _script = client.register_script(_LUA)  # EVALSHA, loading the script when Redis lacks it
