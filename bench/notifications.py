@@ -188,6 +188,7 @@ CPU_KINDS = (
     ("client", "--post"),
     ("PostgreSQL", "postgres:"),
     ("Redis", "redis-server"),
+    ("wrk", "wrk -t"),
 )
 
 

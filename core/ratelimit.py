@@ -47,8 +47,8 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
-from redis.commands.core import Script
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 #: Cache key prefix of every limiter key.
@@ -252,32 +252,41 @@ end
 return {1, '0', tostring(at[1])}
 """
 
-_script: Script | None = None
-#: One redis-py client per connection pool: Django's cache builds a new client object on every call,
-#: which costs more than the round trip itself on the notification intake's path.
-_clients: dict[int, tuple[Any, Any]] = {}
-
-
-def _redis_client(backend: RedisCache) -> Any:
-    # Django's cache API has no scripting: this takes the backend's own redis-py connection pool
-    # (``RedisCache._cache``, a private attribute; tests/core/test_ratelimit.py pins it).
-    cache_client: Any = backend._cache
-    pool = cache_client._get_connection_pool(write=True)
-    known = _clients.get(id(pool))
-    if known is None or known[0] is not pool:
-        known = (pool, cache_client._client(connection_pool=pool))
-        _clients[id(pool)] = known
-    return known[1]
+#: The script's digest: EVALSHA sends it instead of the script (loaded once per Redis server).
+_LUA_SHA = hashlib.sha1(_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
 def _hit_redis(backend: RedisCache, limits: Sequence[Limit], *, now: float) -> Decision:
-    global _script
+    """One EVALSHA on a connection of the cache's own pool.
+
+    Django's cache API has no scripting: this takes the backend's redis-py connection pool
+    (``RedisCache._cache``, a private attribute; tests/core/test_ratelimit.py pins it) and speaks to
+    a connection directly: redis-py's client object, with its retries and instrumentation around
+    every command, costs more CPU than the round trip on the notification intake's path.
+    """
     keys = [backend.make_key(one.key) for one in limits]  # ours: no memcached-style validation needed
-    client = _redis_client(backend)
-    if _script is None:
-        _script = client.register_script(_LUA)  # EVALSHA, loading the script when Redis lacks it
     args: list[Any] = [repr(now), secrets.token_hex(8)]
     for one in limits:
         args += [repr(float(one.window)), one.limit]
-    allowed, retry_after, at = _script(keys=keys, args=args, client=client)
+    cache_client: Any = backend._cache
+    pool = cache_client._get_connection_pool(write=True)
+    connection = pool.get_connection()
+    try:
+        try:
+            reply = _evalsha(connection, keys, args)
+        except NoScriptError:  # a restarted or flushed Redis: load the script, once
+            connection.send_command("SCRIPT", "LOAD", _LUA)
+            connection.read_response()
+            reply = _evalsha(connection, keys, args)
+    except (RedisConnectionError, RedisTimeoutError):
+        connection.disconnect()  # never handed out again half-read
+        raise
+    finally:
+        pool.release(connection)
+    allowed, retry_after, at = reply
     return Decision(bool(int(allowed)), max(0.0, float(retry_after)), float(at))
+
+
+def _evalsha(connection: Any, keys: list[str], args: list[Any]) -> Any:
+    connection.send_command("EVALSHA", _LUA_SHA, len(keys), *keys, *args)
+    return connection.read_response()

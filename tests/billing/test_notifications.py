@@ -10,7 +10,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -467,7 +467,12 @@ def test_a_dispatch_is_sent_after_the_rows_commit_and_runs_after_it(client, real
 
 
 def test_database_down_answers_503(client, juno_account):
-    with mock.patch.object(Notification.objects, "create", side_effect=DatabaseError("down")):
+    def down(execute, sql, params, many, context):
+        if sql.startswith("INSERT"):
+            raise DatabaseError("down")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(down):
         response = post_form(client, juno_url(juno_account), {"paymentToken": "T"})
     assert response.status_code == 503
     assert response["Retry-After"]

@@ -195,6 +195,17 @@ def test_redis_key_expires_after_the_window(settings, tmp_path):
     assert client.zcard(key) == 1
 
 
+@pytest.mark.skipif(not REDIS_URL, reason="no Redis")
+def test_a_redis_that_lost_the_script_gets_it_again(settings, tmp_path):
+    """Redis restarted (or SCRIPT FLUSH): the limiter loads its script again and counts on."""
+    settings.CACHES = caches_setting("redis", tmp_path)
+    key = f"flushed:{secrets.token_hex(4)}"
+    assert hit(key, limit=2, window=5).allowed
+    caches["default"]._cache.get_client(None, write=True).script_flush()
+    assert hit(key, limit=2, window=5).allowed
+    assert not hit(key, limit=2, window=5).allowed
+
+
 @pytest.mark.slow
 def test_threads_never_get_more_than_the_limit_in_a_second(backend):
     """32 threads hammer one key for 0.8 s: 10 pass in each second they span (one, on an idle machine)."""
