@@ -210,7 +210,154 @@ def classify_transport_error(exc: requests.RequestException) -> GatewayUnavailab
     )
 
 
-class FormPoster:
+def _server_failure(answer: HttpAnswer) -> GatewayUnavailable:
+    """HTTP 5xx: the gateway may have acted before failing, so the call maybe went through."""
+    return GatewayUnavailable(
+        str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
+        maybe_sent=True,
+        status_code=answer.status_code,
+        raw=answer.text,
+    )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One request sent: the answer (None when none came), the adapter's result or the error, and
+    how long it all took."""
+
+    answer: HttpAnswer | None
+    result: Any
+    error: GatewayError | None
+    duration_ms: int
+
+
+class _GatewayCaller:
+    """What every client does around its request: classify the status, let the adapter interpret
+    the answer, scrub the error, record one redacted exchange, log the call, then return or raise."""
+
+    def __init__(
+        self,
+        gateway: str,
+        *,
+        recorder: ExchangeRecorder | None,
+        account_id: int | None,
+        session: requests.Session | None,
+    ) -> None:
+        self.gateway = gateway
+        self.recorder = recorder
+        self.account_id = account_id
+        self.session = session or session_for(gateway)
+
+    def _attempt(
+        self,
+        send: Callable[[], HttpAnswer],
+        interpret: Callable[[HttpAnswer], Any],
+        *,
+        throttle_message: str = "",
+    ) -> _Attempt:
+        """Send, turn 429 and 5xx into :class:`GatewayUnavailable`, and hand any other answer to
+        ``interpret``; a :class:`GatewayError` on the way is kept, not raised (it is recorded first)."""
+        started = time.monotonic()
+        answer: HttpAnswer | None = None
+        result: Any = None
+        error: GatewayError | None = None
+        try:
+            answer = send()
+            if answer.status_code in THROTTLING_STATUSES:
+                raise throttled(answer, throttle_message)
+            if answer.status_code >= 500:
+                raise _server_failure(answer)
+            result = _interpret(self.gateway, interpret, answer)
+        except GatewayError as exc:
+            error = exc
+        return _Attempt(answer, result, error, int((time.monotonic() - started) * 1000))
+
+    def _conclude(
+        self,
+        attempt: _Attempt,
+        redactor: Redactor,
+        *,
+        call: tuple[str, ...],
+        method: str,
+        endpoint: str,
+        url: str,
+        request_params: Mapping[str, Any],
+        reference: str,
+        code_of: Callable[[Any], str],
+    ) -> Any:
+        """Record the attempt (its error scrubbed first), then return its result or raise its error.
+
+        ``call`` names the call in the log line after the gateway; ``url`` and ``request_params``
+        are what the exchange shows (``request_params`` already redacted).
+        """
+        answer, error, duration_ms = attempt.answer, attempt.error, attempt.duration_ms
+        gateway_code = code_of(attempt.result) if error is None else ""
+        if error is not None:
+            _scrub(error, redactor)
+        limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
+        status = answer.status_code if answer else (error.status_code if error else None)
+        exchange = Exchange(
+            gateway=self.gateway,
+            endpoint=endpoint,
+            method=method,
+            url=redactor.text(url),
+            request_params=request_params,
+            status_code=status,
+            duration_ms=duration_ms,
+            response_body=redactor.text(answer.text[:limit]) if answer else "",
+            outcome=_outcome(error),
+            error_class=type(error).__name__ if error else "",
+            error_message=redactor.text(error.message) if error else "",
+            reference=reference,
+            gateway_code=gateway_code,
+            account_id=self.account_id,
+        )
+        logger.info(
+            "gateway %s" + " %s" * len(call) + " -> %s in %d ms (%s)",
+            self.gateway,
+            *call,
+            status if status is not None else "no answer",
+            duration_ms,
+            exchange.outcome,
+        )
+        self._hand_to_recorder(exchange, redactor)
+        if error is not None:
+            raise error
+        return attempt.result
+
+    def _hand_to_recorder(self, exchange: Exchange, redactor: Redactor) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder(exchange)
+        except Exception as exc:  # a broken log must not turn an issued charge into a failure
+            logger.error(
+                "gateway exchange recorder failed (%s: %s); the %s %s call itself went on",
+                type(exc).__name__,
+                redactor.text(str(exc))[:300],
+                self.gateway,
+                exchange.endpoint,
+            )
+
+    @staticmethod
+    def _receive(send: Callable[[], requests.Response]) -> HttpAnswer:
+        """Run the request; a transport failure becomes :class:`GatewayUnavailable` (see
+        :func:`classify_transport_error`), a body is decoded as UTF-8 without a byte-order mark."""
+        try:
+            response = send()
+            text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
+        except requests.RequestException as exc:
+            raise classify_transport_error(exc) from exc
+        return HttpAnswer(
+            status_code=response.status_code, text=text, url=response.url, headers=response.headers
+        )
+
+    @staticmethod
+    def _timeout() -> tuple[float, float]:
+        return (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
+
+
+class FormPoster(_GatewayCaller):
     """Posts forms for one gateway and one account, recording each exchange redacted."""
 
     def __init__(
@@ -224,13 +371,10 @@ class FormPoster:
         follow_redirects: bool = False,
         session: requests.Session | None = None,
     ) -> None:
-        self.gateway = gateway
-        self.recorder = recorder
-        self.account_id = account_id
+        super().__init__(gateway, recorder=recorder, account_id=account_id, session=session)
         self.secret_fields = tuple(secret_fields)
         self.masked_fields = tuple(masked_fields)
         self.follow_redirects = follow_redirects
-        self.session = session or session_for(gateway)
 
     def post(
         self,
@@ -243,104 +387,31 @@ class FormPoster:
         code_of: Callable[[T], str] = lambda result: "",
     ) -> T:
         """Send ``params``, let ``interpret`` read the answer, record the exchange, return or raise."""
-        started = time.monotonic()
-        answer: HttpAnswer | None = None
-        result: Any = None
-        error: GatewayError | None = None
-        try:
-            answer = self._send(url, params)
-            if answer.status_code in THROTTLING_STATUSES:
-                raise throttled(answer)
-            if answer.status_code >= 500:
-                raise GatewayUnavailable(
-                    str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
-                    maybe_sent=True,
-                    status_code=answer.status_code,
-                    raw=answer.text,
-                )
-            result = self._interpret(interpret, answer)
-        except GatewayError as exc:
-            error = exc
-        duration_ms = int((time.monotonic() - started) * 1000)
-        gateway_code = code_of(result) if error is None else ""
+        attempt = self._attempt(lambda: self._send(url, params), interpret)
         redactor = Redactor(params, self.secret_fields, self.masked_fields)
-        if error is not None:
-            _scrub(error, redactor)
-        self._record(redactor, endpoint, url, params, answer, duration_ms, error, reference, gateway_code)
-        if error is not None:
-            raise error
+        result: T = self._conclude(
+            attempt,
+            redactor,
+            call=(endpoint,),
+            method="POST",
+            endpoint=endpoint,
+            url=url,
+            request_params=redactor.params(params),
+            reference=reference,
+            code_of=code_of,
+        )
         return result
 
-    def _interpret(self, interpret: Callable[[HttpAnswer], T], answer: HttpAnswer) -> T:
-        return _interpret(self.gateway, interpret, answer)
-
     def _send(self, url: str, params: Mapping[str, str]) -> HttpAnswer:
-        timeout = (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
-        try:
-            response = self.session.post(
+        return self._receive(
+            lambda: self.session.post(
                 url,
                 data=dict(params),
-                timeout=timeout,
+                timeout=self._timeout(),
                 allow_redirects=self.follow_redirects,
                 headers={"Accept": "application/json, text/html;q=0.9"},
             )
-            text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
-        except requests.RequestException as exc:
-            raise classify_transport_error(exc) from exc
-        return HttpAnswer(
-            status_code=response.status_code, text=text, url=response.url, headers=response.headers
         )
-
-    def _record(
-        self,
-        redactor: Redactor,
-        endpoint: str,
-        url: str,
-        params: Mapping[str, str],
-        answer: HttpAnswer | None,
-        duration_ms: int,
-        error: GatewayError | None,
-        reference: str,
-        gateway_code: str,
-    ) -> None:
-        limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
-        status = answer.status_code if answer else (error.status_code if error else None)
-        exchange = Exchange(
-            gateway=self.gateway,
-            endpoint=endpoint,
-            method="POST",
-            url=redactor.text(url),
-            request_params=redactor.params(params),
-            status_code=status,
-            duration_ms=duration_ms,
-            response_body=redactor.text(answer.text[:limit]) if answer else "",
-            outcome=_outcome(error),
-            error_class=type(error).__name__ if error else "",
-            error_message=redactor.text(error.message) if error else "",
-            reference=reference,
-            gateway_code=gateway_code,
-            account_id=self.account_id,
-        )
-        logger.info(
-            "gateway %s %s -> %s in %d ms (%s)",
-            self.gateway,
-            endpoint,
-            status if status is not None else "no answer",
-            duration_ms,
-            exchange.outcome,
-        )
-        if self.recorder is None:
-            return
-        try:
-            self.recorder(exchange)
-        except Exception as exc:  # a broken log must not turn an issued charge into a failure
-            logger.error(
-                "gateway exchange recorder failed (%s: %s); the %s %s call itself went on",
-                type(exc).__name__,
-                redactor.text(str(exc))[:300],
-                self.gateway,
-                endpoint,
-            )
 
 
 # --- JSON APIs ------------------------------------------------------------------------------------
@@ -404,7 +475,7 @@ def _seconds_from(value: str) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-class JsonClient:
+class JsonClient(_GatewayCaller):
     """Talks JSON with one gateway for one account, recording each exchange redacted.
 
     ``headers`` go on every request; the values of those named in ``secret_headers`` (an API key)
@@ -425,12 +496,9 @@ class JsonClient:
         secret_headers: Iterable[str] = (),
         session: requests.Session | None = None,
     ) -> None:
-        self.gateway = gateway
-        self.recorder = recorder
-        self.account_id = account_id
+        super().__init__(gateway, recorder=recorder, account_id=account_id, session=session)
         self.headers = dict(headers)
         self.secret_headers = tuple(secret_headers)
-        self.session = session or session_for(gateway)
 
     def request(
         self,
@@ -448,118 +516,47 @@ class JsonClient:
         redactor = Redactor(
             {name: self.headers.get(name, "") for name in self.secret_headers}, self.secret_headers, ()
         )
-        started = time.monotonic()
-        answer: HttpAnswer | None = None
-        result: Any = None
-        error: GatewayError | None = None
-        try:
-            answer = self._send(method, url, query or {}, body)
-            if answer.status_code >= 500:
-                raise GatewayUnavailable(
-                    str(_("The gateway failed with HTTP %(status)d.")) % {"status": answer.status_code},
-                    maybe_sent=True,
-                    status_code=answer.status_code,
-                    raw=answer.text,
-                )
-            if answer.status_code in THROTTLING_STATUSES:
-                raise throttled(
-                    answer,
-                    str(_("The gateway refused the call for its rate limit (HTTP 429); try again later.")),
-                )
-            result = _interpret(self.gateway, interpret, answer)
-        except GatewayError as exc:
-            error = exc
-        duration_ms = int((time.monotonic() - started) * 1000)
-        gateway_code = code_of(result) if error is None else ""
-        if error is not None:
-            _scrub(error, redactor)
+        attempt = self._attempt(
+            lambda: self._send(method, url, query or {}, body),
+            interpret,
+            throttle_message=str(
+                _("The gateway refused the call for its rate limit (HTTP 429); try again later.")
+            ),
+        )
         params: dict[str, Any] = {}
         if query:
             params["query"] = _loggable(dict(query), redactor)
         if body is not None:
             params["body"] = _loggable(body, redactor)
-        self._record(
-            redactor, method, endpoint, url, params, answer, duration_ms, error, reference, gateway_code
+        result: T = self._conclude(
+            attempt,
+            redactor,
+            call=(method, endpoint),
+            method=method,
+            endpoint=endpoint,
+            url=attempt.answer.url if attempt.answer else url,
+            request_params=params,
+            reference=reference,
+            code_of=code_of,
         )
-        if error is not None:
-            raise error
         return result
 
     def _send(
         self, method: str, url: str, query: Mapping[str, str], body: Mapping[str, Any] | None
     ) -> HttpAnswer:
-        timeout = (float(settings.GATEWAY_CONNECT_TIMEOUT), float(settings.GATEWAY_READ_TIMEOUT))
         headers = {**self.headers, "Accept": "application/json"}
         data: bytes | None = None
         if body is not None and method != "GET":
             data = json_dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        try:
-            response = self.session.request(
+        return self._receive(
+            lambda: self.session.request(
                 method,
                 url,
                 params=dict(query) or None,
                 data=data,
                 headers=headers,
-                timeout=timeout,
+                timeout=self._timeout(),
                 allow_redirects=False,
             )
-            text = response.content.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
-        except requests.RequestException as exc:
-            raise classify_transport_error(exc) from exc
-        return HttpAnswer(
-            status_code=response.status_code, text=text, url=response.url, headers=response.headers
         )
-
-    def _record(
-        self,
-        redactor: Redactor,
-        method: str,
-        endpoint: str,
-        url: str,
-        params: Mapping[str, Any],
-        answer: HttpAnswer | None,
-        duration_ms: int,
-        error: GatewayError | None,
-        reference: str,
-        gateway_code: str,
-    ) -> None:
-        limit = int(settings.GATEWAY_LOG_BODY_LIMIT)
-        status = answer.status_code if answer else (error.status_code if error else None)
-        exchange = Exchange(
-            gateway=self.gateway,
-            endpoint=endpoint,
-            method=method,
-            url=redactor.text(answer.url if answer else url),
-            request_params=params,
-            status_code=status,
-            duration_ms=duration_ms,
-            response_body=redactor.text(answer.text[:limit]) if answer else "",
-            outcome=_outcome(error),
-            error_class=type(error).__name__ if error else "",
-            error_message=redactor.text(error.message) if error else "",
-            reference=reference,
-            gateway_code=gateway_code,
-            account_id=self.account_id,
-        )
-        logger.info(
-            "gateway %s %s %s -> %s in %d ms (%s)",
-            self.gateway,
-            method,
-            endpoint,
-            status if status is not None else "no answer",
-            duration_ms,
-            exchange.outcome,
-        )
-        if self.recorder is None:
-            return
-        try:
-            self.recorder(exchange)
-        except Exception as exc:  # a broken log must not turn an issued charge into a failure
-            logger.error(
-                "gateway exchange recorder failed (%s: %s); the %s %s call itself went on",
-                type(exc).__name__,
-                redactor.text(str(exc))[:300],
-                self.gateway,
-                endpoint,
-            )
