@@ -5,6 +5,7 @@
   table of gateways that plug into it.
 - :mod:`.juno`: Juno's verification (``fetch-payment-details``, the charge match, the payment).
 - :mod:`.mycontas`: Mycontas' return POST (credentials, the charge it names).
+- :mod:`.confirmed`: the payment a gateway confirms, applied to the charge it names.
 - :mod:`.outcome`: how a notification ends.
 
 The names below are the package's public interface.

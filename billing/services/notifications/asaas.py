@@ -21,16 +21,18 @@ from django.utils.translation import gettext as _
 
 from billing.models import Charge, Notification, NotificationStatus
 from billing.models import ChargeState as S
-from billing.services.gateway_access import gateway_for
-from billing.services.notifications.outcome import NotificationResult, Outcome, finish, retry_later
-from billing.services.payments import lock_charge, payment_apply
+from billing.services.notifications.confirmed import (
+    apply_confirmed_payment,
+    confirmed_payment,
+    no_matching_charge,
+)
+from billing.services.notifications.outcome import NotificationResult, Outcome, finish
+from billing.services.payments import lock_charge
 from billing.services.transitions import can_transition, transition
 from gateways.asaas import client as asaas_client
 from gateways.asaas.adapter import parse_notification
 from gateways.base import (
     ASAAS,
-    GatewayAnswerInvalid,
-    GatewayRejected,
     InboundNotification,
     NotificationEvent,
     NotificationInvalid,
@@ -159,19 +161,9 @@ def process(
             _("Asaas event %(event)s: nothing to apply.") % {"event": inbound.gateway_event},
             event_id=notification.event_id,
         )
-    gateway = gateway_for(account)
-    try:
-        details = gateway.fetch_payment(inbound.payment_token)
-    except GatewayRejected as exc:
-        return finish(
-            notification,
-            Outcome.REJECTED,
-            N.REJECTED,
-            _("The gateway does not know this payment: %(error)s") % {"error": exc.message},
-            event_id=notification.event_id,
-        )
-    except GatewayAnswerInvalid as exc:
-        return retry_later(notification, exc.message)
+    details = confirmed_payment(notification, account, inbound.payment_token, event_id=notification.event_id)
+    if isinstance(details, NotificationResult):
+        return details
     if (
         inbound.charge_reference
         and details.charge_reference
@@ -188,21 +180,7 @@ def process(
     with transaction.atomic():  # what the payment says and the notification's outcome commit together
         charge = lock_charge(bank_account=account, gateway_code=details.charge_code)
         if charge is None:
-            return finish(
-                notification,
-                Outcome.FAILED,
-                N.FAILED,
-                _(
-                    "No charge of this account matches payment %(id)s "
-                    "(code %(code)s, reference %(reference)s)."
-                )
-                % {
-                    "id": details.payment_id,
-                    "code": details.charge_code,
-                    "reference": details.charge_reference,
-                },
-                event_id=notification.event_id,
-            )
+            return no_matching_charge(notification, details, event_id=notification.event_id)
         if details.raw.get("deleted") is True:
             _cancelled_at_gateway(charge, actor_label=actor_label)
             return finish(
@@ -218,30 +196,14 @@ def process(
                 event_id=notification.event_id,
                 charge=charge,
             )
-        outcome = payment_apply(
+        return apply_confirmed_payment(
+            notification,
             charge,
             gateway=ASAAS,
             details=details,
-            notification=notification,
-            actor_label=actor_label,
             account=account,
-        )
-        if outcome.elsewhere:  # never a success that applied nothing: staff see it
-            return finish(
-                notification,
-                Outcome.FAILED,
-                N.FAILED,
-                outcome.elsewhere_message(),
-                event_id=notification.event_id,
-                charge=charge,
-            )
-        return finish(
-            notification,
-            Outcome.PROCESSED,
-            N.PROCESSED,
+            actor_label=actor_label,
             event_id=notification.event_id,
-            charge=outcome.charge,
-            payment=outcome.payment,
         )
 
 

@@ -13,13 +13,15 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from billing.models import Charge, Notification, NotificationStatus
-from billing.services.gateway_access import gateway_for
-from billing.services.notifications.outcome import NotificationResult, Outcome, finish, retry_later
-from billing.services.payments import lock_charge, payment_apply
+from billing.services.notifications.confirmed import (
+    apply_confirmed_payment,
+    confirmed_payment,
+    no_matching_charge,
+)
+from billing.services.notifications.outcome import NotificationResult, Outcome, finish
+from billing.services.payments import lock_charge
 from gateways.base import (
     JUNO,
-    GatewayAnswerInvalid,
-    GatewayRejected,
     InboundNotification,
     NotificationInvalid,
     PaymentDetails,
@@ -91,18 +93,9 @@ def process(
     notification: Notification, account: BankAccount, inbound: InboundNotification, *, actor_label: str
 ) -> NotificationResult:
     """Ask the gateway about the token; apply the payment it confirms to the charge it names."""
-    gateway = gateway_for(account)
-    try:
-        details = gateway.fetch_payment(inbound.payment_token)
-    except GatewayRejected as exc:
-        return finish(
-            notification,
-            Outcome.REJECTED,
-            N.REJECTED,
-            _("The gateway does not know this payment: %(error)s") % {"error": exc.message},
-        )
-    except GatewayAnswerInvalid as exc:
-        return retry_later(notification, exc.message)
+    details = confirmed_payment(notification, account, inbound.payment_token)
+    if isinstance(details, NotificationResult):
+        return details
     mismatch = _hint_mismatch(inbound, details)
     if mismatch:
         return finish(notification, Outcome.REJECTED, N.REJECTED, mismatch)
@@ -118,30 +111,7 @@ def _apply(
     with transaction.atomic():  # the payment and the notification's outcome commit together
         charge = _charge_locked(account, code=details.charge_code, reference=details.charge_reference)
         if charge is None:
-            return finish(
-                notification,
-                Outcome.FAILED,
-                N.FAILED,
-                _(
-                    "No charge of this account matches payment %(id)s "
-                    "(code %(code)s, reference %(reference)s)."
-                )
-                % {
-                    "id": details.payment_id,
-                    "code": details.charge_code,
-                    "reference": details.charge_reference,
-                },
-            )
-        outcome = payment_apply(
-            charge,
-            gateway=JUNO,
-            details=details,
-            notification=notification,
-            actor_label=actor_label,
-            account=account,
-        )
-        if outcome.elsewhere:  # never a success that applied nothing: staff see it
-            return finish(notification, Outcome.FAILED, N.FAILED, outcome.elsewhere_message(), charge=charge)
-        return finish(
-            notification, Outcome.PROCESSED, N.PROCESSED, charge=outcome.charge, payment=outcome.payment
+            return no_matching_charge(notification, details)
+        return apply_confirmed_payment(
+            notification, charge, gateway=JUNO, details=details, account=account, actor_label=actor_label
         )
