@@ -9,9 +9,11 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from billing.models import Carne, Charge, ChargeState
+from billing.models import Carne, Charge, ChargeState, GatewayLog
+from core.dates import today
 from core.documents import with_check_digits
 from customers.models import BillingType, Customer
+from gateways.base import PaymentDetails
 from providers.models import BankAccount, Gateway, Provider
 
 _cpf_counter = itertools.count(100000000)
@@ -51,43 +53,42 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     name = "Provedor Exemplo Ltda"
 
 
-class JunoAccountFactory(factory.django.DjangoModelFactory):
+class _BankAccountFactory(factory.django.DjangoModelFactory):
+    """An account at one gateway; each gateway's factory below fills in its name and credentials."""
+
     class Meta:
         model = BankAccount
 
-    name = factory.Sequence(lambda n: f"Juno {n}")
+    name = factory.LazyAttributeSequence(lambda o, n: f"{o.gateway.title()} {n}")  # "Juno 3"
+    state = "SP"
+
+
+class _FinedAccountFactory(_BankAccountFactory):
+    """What the Juno and Asaas accounts share: late boletos carry a 2 % fine and 0.033 % a day of
+    interest, and can be updated up to 29 days after their due date."""
+
+    fine_percent = Decimal("2.00")
+    daily_interest_percent = Decimal("0.033")
+    max_days_to_update = 29
+
+
+class JunoAccountFactory(_FinedAccountFactory):
     gateway = Gateway.JUNO
     cedente = "PROVEDOR EXEMPLO <br> BoletoBancario.com"
     token = "PROD-TOKEN-0123456789ABCDEF"
     sandbox_token = "SANDBOX-TOKEN-FEDCBA9876543210"
-    state = "SP"
-    fine_percent = Decimal("2.00")
-    daily_interest_percent = Decimal("0.033")
-    max_days_to_update = 29
 
 
-class AsaasAccountFactory(factory.django.DjangoModelFactory):
+class AsaasAccountFactory(_FinedAccountFactory):
     """An Asaas sandbox account (the tests point the sandbox URL at the simulator)."""
 
-    class Meta:
-        model = BankAccount
-
-    name = factory.Sequence(lambda n: f"Asaas {n}")
     gateway = Gateway.ASAAS
     token = "$aact_prod_factory-production-key"
     sandbox_token = "$aact_hmlg_factory-sandbox-key"
     webhook_token = "factory-webhook-token-0001"
-    state = "SP"
-    fine_percent = Decimal("2.00")
-    daily_interest_percent = Decimal("0.033")
-    max_days_to_update = 29
 
 
-class MycontasAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = BankAccount
-
-    name = factory.Sequence(lambda n: f"Mycontas {n}")
+class MycontasAccountFactory(_BankAccountFactory):
     gateway = Gateway.MYCONTAS
     account_code = "1234567890ABCDEFGHIJ"
     account_password = "teste123"
@@ -138,3 +139,32 @@ class CarneFactory(factory.django.DjangoModelFactory):
     installments = 3
     amount = Decimal("99.90")
     first_due_date = dt.date(2026, 12, 10)
+
+
+class PaymentDetailsFactory(factory.Factory):
+    """A payment as a gateway reports it: confirmed, by boleto, of the plan's amount, paid today
+    (São Paulo), without a fee."""
+
+    class Meta:
+        model = PaymentDetails
+
+    payment_id = factory.Sequence(lambda n: f"{900000 + n}")
+    amount = Decimal("99.90")
+    date = factory.LazyFunction(today)
+    fee = Decimal(0)
+    type = "BOLETO"
+    status = PaymentDetails.CONFIRMED
+
+
+class GatewayLogFactory(factory.django.DjangoModelFactory):
+    """One successful exchange with the charge's gateway (a charge issued)."""
+
+    class Meta:
+        model = GatewayLog
+
+    charge = factory.SubFactory(ChargeFactory)
+    bank_account = factory.LazyAttribute(lambda o: o.charge.bank_account)
+    gateway = factory.LazyAttribute(lambda o: o.bank_account.gateway)
+    endpoint = "issue-charge"
+    url = "https://x/"
+    outcome = "ok"

@@ -15,7 +15,7 @@ from billing.models import Charge, ChargeEvent, ChargeState, Payment
 from billing.services import manual_payments as svc
 from billing.services.payments import SOURCE_STAFF, payment_record
 from core.errors import ApplicationError
-from gateways.base import GatewayRejected, GatewayUnavailable, PaymentDetails
+from gateways.base import GatewayRejected, GatewayUnavailable
 from tests import factories
 from tests.billing.fakes import FakeGateway
 from tests.browser.helpers import pt, staff_user
@@ -172,36 +172,15 @@ def test_a_mycontas_charge_without_gateway_code_needs_no_cancel(operator, mycont
 
 def test_gateway_paying_anyway_is_recorded_and_flags_paid_twice(issued, operator):
     record(issued, operator)
-    outcome = payment_record(
-        charge_id=issued.pk,
-        gateway="juno",
-        details=PaymentDetails(
-            payment_id="987654",
-            amount=Decimal("99.90"),
-            date=TODAY,
-            fee=Decimal("1.50"),
-            type="BOLETO",
-            status="CONFIRMED",
-        ),
-    )
+    paid = factories.PaymentDetailsFactory(payment_id="987654", amount=Decimal("99.90"), fee=Decimal("1.50"))
+    outcome = payment_record(charge_id=issued.pk, gateway="juno", details=paid)
     issued.refresh_from_db()
     assert outcome.created
     assert issued.state == S.PAID and issued.paid_twice
     assert Payment.objects.filter(charge=issued, status="CONFIRMED").count() == 2
     assert issued.events.filter(reason__contains="987654").exists()
     # The gateway repeating its notification changes nothing more.
-    again = payment_record(
-        charge_id=issued.pk,
-        gateway="juno",
-        details=PaymentDetails(
-            payment_id="987654",
-            amount=Decimal("99.90"),
-            date=TODAY,
-            fee=Decimal("1.50"),
-            type="BOLETO",
-            status="CONFIRMED",
-        ),
-    )
+    again = payment_record(charge_id=issued.pk, gateway="juno", details=paid)
     assert not again.created and issued.events.filter(reason__contains="987654").count() == 1
 
 
@@ -241,14 +220,7 @@ def test_gateway_payments_cannot_be_undone(issued):
     payment_record(
         charge_id=issued.pk,
         gateway="juno",
-        details=PaymentDetails(
-            payment_id="1",
-            amount=Decimal("99.90"),
-            date=TODAY,
-            fee=Decimal(0),
-            type="BOLETO",
-            status="CONFIRMED",
-        ),
+        details=factories.PaymentDetailsFactory(payment_id="1", amount=Decimal("99.90")),
     )
     boss = factories.UserFactory(username="chefe", is_superuser=True)
     with pytest.raises(ApplicationError, match="recorded by staff"):

@@ -16,7 +16,6 @@ from billing.services import second_copy as svc
 from billing.services.billing_run import billing_run_generate
 from billing.services.payments import payment_record
 from core.errors import ApplicationError
-from gateways.base import PaymentDetails
 from tests import factories
 from tests.billing.fakes import FakeGateway
 from tests.browser.helpers import pt, staff_user
@@ -122,14 +121,7 @@ def test_paying_the_old_boleto_withdraws_the_copy_and_gives_the_month_back(overd
     payment_record(
         charge_id=overdue.pk,
         gateway="juno",
-        details=PaymentDetails(
-            payment_id="55",
-            amount=Decimal("102.33"),
-            date=TODAY,
-            fee=Decimal(0),
-            type="BOLETO",
-            status="CONFIRMED",
-        ),
+        details=factories.PaymentDetailsFactory(payment_id="55", amount=Decimal("102.33")),
     )
     new.refresh_from_db()
     overdue.refresh_from_db()
@@ -144,14 +136,7 @@ def test_paying_the_old_boleto_while_the_copy_is_issued_cancels_the_copy(overdue
     payment_record(  # ...but the payment was already on its way: money is never hidden
         charge_id=overdue.pk,
         gateway="juno",
-        details=PaymentDetails(
-            payment_id="56",
-            amount=Decimal("102.33"),
-            date=TODAY,
-            fee=Decimal(0),
-            type="BOLETO",
-            status="CONFIRMED",
-        ),
+        details=factories.PaymentDetailsFactory(payment_id="56", amount=Decimal("102.33")),
     )
     new.refresh_from_db()
     overdue.refresh_from_db()
