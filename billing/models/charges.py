@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -262,15 +264,20 @@ class Charge(models.Model):
         return self.reference
 
 
-class ChargeEvent(models.Model):
-    """Append-only: one row per state change of a charge (when, from, to, who, why)."""
+class StateEvent(models.Model):
+    """Append-only history of a state machine: one row per state change (when, from, to, who, why).
 
-    charge = models.ForeignKey(
-        Charge, verbose_name=_("charge"), on_delete=models.CASCADE, related_name="events"
-    )
+    Each history names what changed state with its own foreign key (``subject_field``) and keeps
+    its own choices of states, ordering and table.
+    """
+
+    #: The name of the foreign key to what changed state.
+    subject_field: ClassVar[str]
+    #: Declared by each history with its own choices.
+    from_state: str
+    to_state: str
+
     at = models.DateTimeField(_("at"), auto_now_add=True)
-    from_state = models.CharField(_("from"), max_length=20, choices=ChargeState.choices, blank=True)
-    to_state = models.CharField(_("to"), max_length=20, choices=ChargeState.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -286,6 +293,25 @@ class ChargeEvent(models.Model):
         help_text=_("The task or command, when no person acted."),
     )
     reason = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        subject = self.serializable_value(self.subject_field)
+        return f"{subject}: {self.from_state or '∅'} → {self.to_state}"
+
+
+class ChargeEvent(StateEvent):
+    """One row per state change of a charge, the first one from no state."""
+
+    subject_field = "charge"
+
+    charge = models.ForeignKey(
+        Charge, verbose_name=_("charge"), on_delete=models.CASCADE, related_name="events"
+    )
+    from_state = models.CharField(_("from"), max_length=20, choices=ChargeState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, choices=ChargeState.choices)
 
     class Meta:
         verbose_name = _("charge event")
@@ -293,38 +319,18 @@ class ChargeEvent(models.Model):
         ordering = ["charge", "at", "id"]
         indexes = [models.Index(fields=["charge", "at"], name="chargeevent_charge_at_idx")]
 
-    def __str__(self) -> str:
-        return f"{self.charge_id}: {self.from_state or '∅'} → {self.to_state}"
 
+class CarneEvent(StateEvent):
+    """One row per state change of a carnê after its creation."""
 
-class CarneEvent(models.Model):
-    """Append-only: one row per state change of a carnê after its creation (when, from, to, who, why)."""
+    subject_field = "carne"
 
     carne = models.ForeignKey(Carne, verbose_name=_("carnê"), on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(_("at"), auto_now_add=True)
     from_state = models.CharField(_("from"), max_length=12, choices=CarneState.choices)
     to_state = models.CharField(_("to"), max_length=12, choices=CarneState.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_label = models.CharField(
-        _("by (process)"),
-        max_length=80,
-        blank=True,
-        help_text=_("The task or command, when no person acted."),
-    )
-    reason = models.TextField(_("why"), blank=True)
 
     class Meta:
         verbose_name = _("carnê event")
         verbose_name_plural = _("carnê history")
         ordering = ["carne", "at", "id"]
         indexes = [models.Index(fields=["carne", "at"], name="carneevent_carne_at_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.carne_id}: {self.from_state} → {self.to_state}"
