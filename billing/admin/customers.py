@@ -7,7 +7,8 @@ place in the admin site.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -43,6 +44,9 @@ from providers.selectors import provider_settings
 #: How many of a customer's títulos avulsos the change page lists.
 RECENT_CHARGES_SHOWN = 12
 ISSUE_PERMISSION = "billing.add_charge"
+
+#: What the issue screens create: a título avulso or a carnê.
+Issued = TypeVar("Issued", Charge, Carne)
 
 
 class CustomerLateFilter(LateFilter):
@@ -269,43 +273,20 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
             **_gateway_of(customer),
             initial={"amount": customer.plan_amount, "due_date": next_due_date(customer.due_day, current)},
         )
-        if request.method == "POST" and form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                with queue.delivery_report() as undelivered:
-                    charge = charge_services.charge_create(
-                        customer=customer,
-                        created_by=acting_user(request),
-                        reference=data.pop("submission"),
-                        **data,
-                    )
-            except charge_services.AlreadyIssued as repeated:
-                return self._repeated(request, customer, repeated)
-            except ApplicationError as error:
-                form.add_error(None, error.message)
-            else:
-                log_staff_action(
-                    user=request.user,
-                    objects=charge,
-                    message=gettext("Issued from the customer's page; sent to the gateway."),
-                    flag=ADDITION,
-                )
-                log_staff_action(
-                    user=request.user,
-                    objects=customer,
-                    message=gettext("Charge %(reference)s issued.") % {"reference": charge.reference},
-                )
-                if undelivered:
-                    self._queue_down(request, charge.reference)
-                else:
-                    self.message_user(
-                        request,
-                        _("Charge %(reference)s created; it is being sent to the gateway.")
-                        % {"reference": charge.reference},
-                        messages.SUCCESS,
-                    )
-                return self._back_to(customer)
-        return self._issue_page(request, customer, form, str(_("Issue a single charge")))
+        return self._issue_view(
+            request,
+            customer,
+            form,
+            create=charge_services.charge_create,
+            customer_note=lambda charge: (
+                gettext("Charge %(reference)s issued.") % {"reference": charge.reference}
+            ),
+            created_message=lambda charge: (
+                _("Charge %(reference)s created; it is being sent to the gateway.")
+                % {"reference": charge.reference}
+            ),
+            title=str(_("Issue a single charge")),
+        )
 
     def issue_carne_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = self._customer_for_issue(request, pk)
@@ -319,11 +300,41 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
                 "first_due_date": next_due_date(customer.due_day, current),
             },
         )
+        return self._issue_view(
+            request,
+            customer,
+            form,
+            create=charge_services.carne_create,
+            customer_note=lambda carne: (
+                gettext("Carnê %(reference)s issued with %(count)d installments.")
+                % {"reference": carne.reference, "count": carne.installments}
+            ),
+            created_message=lambda carne: (
+                _("Carnê %(reference)s created with %(count)d installments; it is being sent to the gateway.")
+                % {"reference": carne.reference, "count": carne.installments}
+            ),
+            title=str(_("Issue a carnê")),
+        )
+
+    def _issue_view(
+        self,
+        request: HttpRequest,
+        customer: Customer,
+        form: IssueChargeForm | IssueCarneForm,
+        *,
+        create: Callable[..., Issued],
+        customer_note: Callable[[Issued], str],
+        created_message: Callable[[Issued], str],
+        title: str,
+    ) -> HttpResponse:
+        """Issue a título or a carnê from a valid POST: the service creates it (a repeated submit
+        issues nothing), the staff log records it on both objects, and the customer's page says
+        whether it is on its way to the gateway. Otherwise the form again, with its errors."""
         if request.method == "POST" and form.is_valid():
             data = dict(form.cleaned_data)
             try:
                 with queue.delivery_report() as undelivered:
-                    carne = charge_services.carne_create(
+                    issued = create(
                         customer=customer,
                         created_by=acting_user(request),
                         reference=data.pop("submission"),
@@ -336,30 +347,17 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
             else:
                 log_staff_action(
                     user=request.user,
-                    objects=carne,
+                    objects=issued,
                     message=gettext("Issued from the customer's page; sent to the gateway."),
                     flag=ADDITION,
                 )
-                log_staff_action(
-                    user=request.user,
-                    objects=customer,
-                    message=gettext("Carnê %(reference)s issued with %(count)d installments.")
-                    % {"reference": carne.reference, "count": carne.installments},
-                )
+                log_staff_action(user=request.user, objects=customer, message=customer_note(issued))
                 if undelivered:
-                    self._queue_down(request, carne.reference)
+                    self._queue_down(request, issued.reference)
                 else:
-                    self.message_user(
-                        request,
-                        _(
-                            "Carnê %(reference)s created with %(count)d installments; "
-                            "it is being sent to the gateway."
-                        )
-                        % {"reference": carne.reference, "count": carne.installments},
-                        messages.SUCCESS,
-                    )
+                    self.message_user(request, created_message(issued), messages.SUCCESS)
                 return self._back_to(customer)
-        return self._issue_page(request, customer, form, str(_("Issue a carnê")))
+        return self._issue_page(request, customer, form, title)
 
     def _queue_down(self, request: HttpRequest, reference: str) -> None:
         """What was issued is saved; only the hand-off to the workers waits for the queue."""
