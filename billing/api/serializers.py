@@ -7,6 +7,7 @@ billing.services.notifications), so a request the schema accepts is one the serv
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 from rest_framework import serializers
 
 from billing.services.notifications.asaas import LIMITS as ASAAS_LIMITS
@@ -31,24 +32,29 @@ def trimmed_at_most(limit: int, *, blank: bool) -> str:
     return f"^{space}*{text}{space}*$"
 
 
+def filled_text(limit: int, *, help_text: StrOrPromise) -> serializers.RegexField:
+    """A required parameter: not blank once trimmed, no NUL character, at most ``limit`` characters."""
+    return serializers.RegexField(FILLED, max_length=limit, help_text=help_text)
+
+
+def optional_text(limit: int, *, help_text: StrOrPromise) -> serializers.RegexField:
+    """A parameter that may be left out: no NUL character, at most ``limit`` characters."""
+    return serializers.RegexField(NO_NUL, max_length=limit, required=False, help_text=help_text)
+
+
 class JunoNotificationForm(serializers.Serializer):
     """What Boleto Fácil POSTs on every payment event (unsigned: a hint to ask the gateway)."""
 
-    paymentToken = serializers.RegexField(
-        FILLED,
-        max_length=FIELD_LIMITS["paymentToken"],
+    paymentToken = filled_text(
+        FIELD_LIMITS["paymentToken"],
         help_text=_("The token to ask fetch-payment-details with; the only field that is trusted."),
     )
-    chargeReference = serializers.RegexField(
-        NO_NUL,
-        max_length=FIELD_LIMITS["chargeReference"],
-        required=False,
+    chargeReference = optional_text(
+        FIELD_LIMITS["chargeReference"],
         help_text=_("Our reference of the charge. Must match the gateway's payment when given."),
     )
-    chargeCode = serializers.RegexField(
-        NO_NUL,
-        max_length=FIELD_LIMITS["chargeCode"],
-        required=False,
+    chargeCode = optional_text(
+        FIELD_LIMITS["chargeCode"],
         help_text=_("The gateway's code of the charge. Must match the gateway's payment when given."),
     )
 
@@ -56,9 +62,8 @@ class JunoNotificationForm(serializers.Serializer):
 class LegacyJunoNotificationForm(JunoNotificationForm):
     """On MK-Auth's path the bank account is found through the charge: its reference is required."""
 
-    chargeReference = serializers.RegexField(
-        FILLED,
-        max_length=FIELD_LIMITS["chargeReference"],
+    chargeReference = filled_text(
+        FIELD_LIMITS["chargeReference"],
         help_text=_("Our reference of the charge: finds the bank account; must match the gateway's payment."),
     )
 
@@ -70,36 +75,25 @@ class MycontasReturnForm(serializers.Serializer):
     accepted (``cobrancaID`` wins); the schema lists ``cobrancaID`` as the required one.
     """
 
-    txtCod_cliente = serializers.RegexField(
-        FILLED,
-        max_length=MYCONTAS_FIELD_LIMITS["txtCod_cliente"],
+    txtCod_cliente = filled_text(
+        MYCONTAS_FIELD_LIMITS["txtCod_cliente"],
         help_text=_("The account code; must match the bank account's."),
     )
-    txtCod_senha = serializers.RegexField(
-        FILLED,
-        max_length=MYCONTAS_FIELD_LIMITS["txtCod_senha"],
+    txtCod_senha = filled_text(
+        MYCONTAS_FIELD_LIMITS["txtCod_senha"],
         help_text=_("The account's billing password; must match the bank account's. Never stored."),
     )
-    txtReferencia = serializers.RegexField(
-        FILLED, max_length=MYCONTAS_FIELD_LIMITS["txtReferencia"], help_text=_("Our reference of the charge.")
+    txtReferencia = filled_text(
+        MYCONTAS_FIELD_LIMITS["txtReferencia"], help_text=_("Our reference of the charge.")
     )
-    cobrancaID = serializers.RegexField(
-        FILLED,
-        max_length=MYCONTAS_FIELD_LIMITS["cobrancaID"],
-        help_text=_("The charge's number at Mycontas."),
+    cobrancaID = filled_text(
+        MYCONTAS_FIELD_LIMITS["cobrancaID"], help_text=_("The charge's number at Mycontas.")
     )
-    txtNumero = serializers.RegexField(
-        NO_NUL,
-        max_length=MYCONTAS_FIELD_LIMITS["txtNumero"],
-        required=False,
+    txtNumero = optional_text(
+        MYCONTAS_FIELD_LIMITS["txtNumero"],
         help_text=_("The charge's number, as the manual's introduction names it (used without cobrancaID)."),
     )
-    txtUrl = serializers.RegexField(
-        NO_NUL,
-        max_length=MYCONTAS_FIELD_LIMITS["txtUrl"],
-        required=False,
-        help_text=_("The charge's page."),
-    )
+    txtUrl = optional_text(MYCONTAS_FIELD_LIMITS["txtUrl"], help_text=_("The charge's page."))
 
 
 class NotificationAnswer(serializers.Serializer):
