@@ -79,3 +79,18 @@ def format_postcode(value: str) -> str:
     """A CEP as 01001-000; anything else as it is."""
     number = digits(value)
     return f"{number[:5]}-{number[5:]}" if len(number) == 8 else value
+
+
+#: Brazil's country code, which numbers typed in international form start with.
+COUNTRY_CODE = "55"
+
+
+def format_phone(value: str) -> str:
+    """A Brazilian phone as (11) 3333-0000 or, a mobile, (11) 98765-4321, with or without +55;
+    anything else as it is (imported or odd numbers are kept, never lost)."""
+    number = digits(value)
+    if len(number) in (12, 13) and number.startswith(COUNTRY_CODE):
+        number = number[len(COUNTRY_CODE) :]
+    if len(number) not in (10, 11) or number[0] == "0":
+        return value
+    return f"({number[:2]}) {number[2:-4]}-{number[-4:]}"

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.documents import digits
+from core.form_fields import PhoneField
 from customers.documents import format_document, format_postcode, validate_document
 from customers.models import BillingType, Customer
 
@@ -62,6 +63,8 @@ class PostcodeField(forms.CharField):
 class CustomerAdminForm(forms.ModelForm):
     document = DocumentField()
     postcode = PostcodeField()
+    phone = PhoneField(label=_("phone"))
+    mobile = PhoneField(label=_("mobile phone"))
 
     class Meta:
         model = Customer

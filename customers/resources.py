@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 
-from core.documents import digits
+from core.documents import digits, format_phone
 from customers.documents import validate_document
 from customers.models import BillingType, Customer
 from providers.models import BankAccount
@@ -90,6 +90,13 @@ class PostcodeWidget(TextWidget):
         if text and len(number) != 8:
             raise ValueError(_("Invalid CEP %(value)s: a CEP has 8 digits.") % {"value": text})
         return number
+
+
+class PhoneWidget(TextWidget):
+    """Kept as the admin's form keeps it: (11) 98765-4321 when recognised, else as exported."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
+        return format_phone(_text(value))
 
 
 class UpperTextWidget(TextWidget):
@@ -181,8 +188,8 @@ class CustomerResource(resources.ModelResource):
     nome = fields.Field(attribute="name", column_name="nome", widget=TextWidget())
     cpf_cnpj = fields.Field(attribute="document", column_name="cpf_cnpj", widget=DocumentWidget())
     email = fields.Field(attribute="email", column_name="email", widget=TextWidget())
-    celular = fields.Field(attribute="mobile", column_name="celular", widget=TextWidget())
-    fone = fields.Field(attribute="phone", column_name="fone", widget=TextWidget())
+    celular = fields.Field(attribute="mobile", column_name="celular", widget=PhoneWidget())
+    fone = fields.Field(attribute="phone", column_name="fone", widget=PhoneWidget())
     endereco = fields.Field(attribute="street", column_name="endereco", widget=TextWidget())
     numero = fields.Field(attribute="number", column_name="numero", widget=TextWidget())
     complemento = fields.Field(attribute="complement", column_name="complemento", widget=TextWidget())

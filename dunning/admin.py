@@ -23,6 +23,7 @@ from billing.models import Charge
 from billing.templatetags.money import brl
 from core.admin import ReadOnlyAdminMixin, acting_user, badge
 from core.dates import today
+from core.documents import format_phone
 from core.errors import ApplicationError
 from core.object_actions import ObjectAction, add_object_actions
 from customers.models import Customer, CustomerStatus
@@ -417,7 +418,7 @@ class OverdueCustomerAdmin(admin.ModelAdmin):
                         row.name,
                         row.document_display,
                         row.email,
-                        row.mobile or row.phone,
+                        format_phone(row.mobile or row.phone),
                         row.days_late,
                         row.overdue_count,
                         f"{row.amount_due_today or 0:.2f}".replace(".", ","),

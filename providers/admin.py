@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import GuardedActionsMixin, environment_badge
 from core.documents import format_document
+from core.form_fields import PhoneField
 from providers.forms import BankAccountForm, CnpjField, secret_display
 from providers.models import BankAccount, Gateway, Provider
 from providers.services import notification_url
@@ -209,6 +211,8 @@ class ProviderAdmin(admin.ModelAdmin):
         # The CNPJ is typed and shown punctuated, stored as digits (every other field as declared).
         if db_field.name == "document":
             return CnpjField()
+        if db_field.name == "phone":
+            return PhoneField(label=capfirst(db_field.verbose_name))
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 

@@ -693,6 +693,19 @@ def test_provider_cnpj_is_punctuated_in_the_list_and_the_form(client, superuser)
     assert provider.document == "11222333000181"
 
 
+def test_provider_phone_is_kept_the_brazilian_way(client, superuser):
+    provider = factories.ProviderFactory(name="Vale Conectado Telecom", document="11222333000181")
+    client.force_login(superuser)
+    url = reverse("admin:providers_provider_change", args=[provider.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(document="11.222.333/0001-81", phone="+55 11 3333-0000")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    provider.refresh_from_db()
+    assert provider.phone == "(11) 3333-0000"
+
+
 def test_outbound_events_read_in_words_and_tables(client, superuser):
     from webhooks.models import Delivery, Endpoint, Event, EventType
 

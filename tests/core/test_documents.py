@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core.documents import digits, is_valid_cnpj, is_valid_cpf, is_valid_document, with_check_digits
+from core.documents import (
+    digits,
+    format_phone,
+    is_valid_cnpj,
+    is_valid_cpf,
+    is_valid_document,
+    with_check_digits,
+)
 from tests.factories import make_cnpj, make_cpf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +44,24 @@ def test_every_built_document_is_valid_and_one_changed_digit_is_not(seed):
         assert is_valid_document(number)
         last = str((int(number[-1]) + 1) % 10)
         assert not is_valid_document(number[:-1] + last)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("11987654321", "(11) 98765-4321"),
+        ("+55 11 98765-4321", "(11) 98765-4321"),
+        ("5511987654321", "(11) 98765-4321"),
+        ("(19) 3333-0000", "(19) 3333-0000"),
+        ("1933330000", "(19) 3333-0000"),
+        ("555133330000", "(51) 3333-0000"),
+        ("0800 123 4567", "0800 123 4567"),  # toll-free: kept as typed
+        ("ramal 12", "ramal 12"),
+        ("", ""),
+    ],
+)
+def test_phones_are_shown_the_brazilian_way_and_odd_ones_kept(typed, shown):
+    assert format_phone(typed) == shown
 
 
 def test_digits():

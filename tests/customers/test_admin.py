@@ -95,6 +95,19 @@ def test_document_with_punctuation_is_stored_as_digits_and_billing_type_set_at_c
     assert customer.billing_type == "carne"
 
 
+def test_phones_typed_any_way_are_kept_the_brazilian_way(client, operator, juno_account):
+    client.force_login(operator)
+    form = customer_form(juno_account, phone="1933330000", mobile="+55 11 98888-7777")
+    response = client.post(reverse("admin:customers_customer_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer = Customer.objects.get(name="Joana Lima")
+    assert (customer.phone, customer.mobile) == ("(19) 3333-0000", "(11) 98888-7777")
+    # A number stored as imported is shown formatted on the form; an odd one as it is.
+    Customer.objects.filter(pk=customer.pk).update(phone="0800 123 4567", mobile="11977776666")
+    page = client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert 'value="(11) 97777-6666"' in page and 'value="0800 123 4567"' in page
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [

@@ -83,7 +83,14 @@ def test_valid_rows_map_mk_auth_columns(account):
     result = CustomerResource().import_data(
         dataset(
             row(),
-            row(nome="Empresa X", cpf_cnpj=VALID_CNPJ, tipo_cobranca="", conta_bancaria=str(account.pk)),
+            row(
+                nome="Empresa X",
+                cpf_cnpj=VALID_CNPJ,
+                tipo_cobranca="",
+                conta_bancaria=str(account.pk),
+                celular="11988887777",
+                fone="0800 123 4567",
+            ),
         )
     )
     assert not result.has_errors() and not result.has_validation_errors()
@@ -99,6 +106,7 @@ def test_valid_rows_map_mk_auth_columns(account):
     company = Customer.objects.get(name="Empresa X")
     assert company.document == "11222333000181"
     assert company.billing_type == "titulo"
+    assert (company.mobile, company.phone) == ("(11) 98888-7777", "0800 123 4567")  # odd ones as exported
 
 
 def test_preview_lists_every_row_error_and_writes_nothing(account):

@@ -56,7 +56,7 @@ def rows(page: str) -> list[str]:
 def office(db):
     account = factories.JunoAccountFactory(name="Juno Principal")
     other = factories.JunoAccountFactory(name="Juno Filial")
-    ana = factories.CustomerFactory(name="Ana Souza", bank_account=account)
+    ana = factories.CustomerFactory(name="Ana Souza", bank_account=account, mobile="11987654321")
     bruno = factories.CustomerFactory(name="Bruno Lima", bank_account=other, status=CustomerStatus.BLOCKED)
     carla = factories.CustomerFactory(name="Carla Dias", bank_account=account)
     late(ana, 10)
@@ -119,9 +119,8 @@ def test_csv_export_is_what_is_filtered(client, reader, office):
     content = b"".join(response.streaming_content).decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(content), delimiter=";"))
     assert len(table) == 2
-    assert (
-        table[1][0] == "Ana Souza" and table[1][4] == "40" and table[1][5] == "2" and table[1][6] == "205,29"
-    )
+    assert table[1][0] == "Ana Souza" and table[1][3] == "(11) 98765-4321"
+    assert table[1][4] == "40" and table[1][5] == "2" and table[1][6] == "205,29"
     everyone = b"".join(client.get("/admin/dunning/overduecustomer/export/").streaming_content).decode(
         "utf-8-sig"
     )
