@@ -209,7 +209,12 @@ def test_control_routes_over_http(asaas_sim, receiver):
     assert requests.post(base + "/_sim/pay", json={"id": payment["id"]}, timeout=5).status_code == 400
     assert requests.post(base + "/_sim/pay", json={"id": "pay_x"}, timeout=5).status_code == 404
     receiver.wait(2)
-    assert len(requests.get(base + "/_sim/notifications", timeout=5).json()["notifications"]) == 2
+    # The simulator logs a delivery once the receiver has answered it: wait for the log too.
+    deadline = time.monotonic() + 5
+    while len(logged := requests.get(base + "/_sim/notifications", timeout=5).json()["notifications"]) < 2:
+        assert time.monotonic() < deadline, logged
+        time.sleep(0.05)
+    assert len(logged) == 2
     assert (
         requests.post(base + "/_sim/refund", json={"id": payment["id"]}, timeout=5).json()["status"]
         == "REFUNDED"
