@@ -1,5 +1,5 @@
 """The customer's page, as billing extends it: the títulos avulsos and the current carnê, and
-the screens that issue them.
+the screens where staff create and send them to the gateway.
 
 ``customers`` knows nothing of billing: this admin subclasses its ``CustomerAdmin`` and takes its
 place in the admin site.
@@ -45,7 +45,7 @@ from providers.selectors import provider_settings
 RECENT_CHARGES_SHOWN = 12
 ISSUE_PERMISSION = "billing.add_charge"
 
-#: What the issue screens create: a título avulso or a carnê.
+#: What the charge and carnê screens create: a título avulso or a carnê.
 Issued = TypeVar("Issued", Charge, Carne)
 
 
@@ -327,8 +327,8 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
         created_message: Callable[[Issued], str],
         title: str,
     ) -> HttpResponse:
-        """Issue a título or a carnê from a valid POST: the service creates it (a repeated submit
-        issues nothing), the staff log records it on both objects, and the customer's page says
+        """Create a título or a carnê from a valid POST: the service creates it (a repeated submit
+        creates nothing), the staff log records it on both objects, and the customer's page says
         whether it is on its way to the gateway. Otherwise the form again, with its errors."""
         if request.method == "POST" and form.is_valid():
             data = dict(form.cleaned_data)

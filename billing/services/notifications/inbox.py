@@ -221,11 +221,7 @@ def notification_receive(
     if handler is not None:
         text = handler.redact(text)
     with_secrets = handler is not None and handler.refuse_at_intake is not None
-    known = (
-        known_accounts.remembered(gateway, public_id, with_secrets=with_secrets)
-        if handler is not None
-        else None
-    )
+    known = known_accounts.remembered(gateway, public_id) if handler is not None else None
     sender = limits.address_limit(request.remote_addr)
     read_now = False
     if known is not None:  # the usual post: both limits in one step, no read

@@ -44,16 +44,13 @@ class Known:
 #: The clock of the memory's expiry (tests move it).
 _clock = time.monotonic
 _lock = threading.Lock()
-_known: dict[tuple[str, str | None, bool], Known] = {}
+#: By (gateway, public id): a gateway always reads its accounts with or without secrets alike.
+_known: dict[tuple[str, str | None], Known] = {}
 
 
-def _key(gateway: str, public_id: str | None, with_secrets: bool) -> tuple[str, str | None, bool]:
-    return (gateway, public_id, with_secrets)
-
-
-def remembered(gateway: str, public_id: str | None, *, with_secrets: bool) -> Known | None:
+def remembered(gateway: str, public_id: str | None) -> Known | None:
     """What this process remembers of the URL, without reading the database; None when nothing."""
-    key = _key(gateway, public_id, with_secrets)
+    key = (gateway, public_id)
     with _lock:
         known = _known.get(key)
         if known is not None and known.expires <= _clock():
@@ -76,7 +73,7 @@ def look_up(gateway: str, public_id: str | None, *, cap: int, with_secrets: bool
     if seconds > 0:
         known.expires = _clock() + seconds
         with _lock:
-            _known[_key(gateway, public_id, with_secrets)] = known
+            _known[(gateway, public_id)] = known
     return known
 
 
@@ -87,7 +84,7 @@ def admitted(known: Known) -> None:
 
 
 def forget(public_id: str | None = None) -> None:
-    """Forget one URL's account (every gateway, with or without secrets), or everything."""
+    """Forget one URL's account (under every gateway), or everything."""
     with _lock:
         if public_id is None:
             _known.clear()
