@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Both tests share one Redis database index and purge it: one test process runs them, in turn.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("celery-worker")]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHARGES = 60
@@ -71,10 +72,24 @@ print(json.dumps({"ids": ids}))
 CHECK = """
 import json
 from collections import Counter
-from billing.models import Charge
+from billing.models import Charge, ChargeEvent, GatewayLog
+odd = list(Charge.objects.exclude(state="issued").values_list("pk", "reference"))
 print(json.dumps({
     "states": dict(Counter(Charge.objects.values_list("state", flat=True))),
     "references": list(Charge.objects.values_list("reference", flat=True)),
+    "odd": {
+        ref: {
+            "history": [
+                f"{e.at:%H:%M:%S.%f} {e.from_state}->{e.to_state} {e.actor_label}: {e.reason}"
+                for e in ChargeEvent.objects.filter(charge_id=pk).order_by("at", "pk")
+            ],
+            "exchanges": [
+                f"{g.created_at:%H:%M:%S.%f} {g.endpoint} {g.outcome} {g.error_class} {g.error_message[:300]}"
+                for g in GatewayLog.objects.filter(reference=ref).order_by("created_at", "pk")
+            ],
+        }
+        for pk, ref in odd
+    },
 }))
 """
 
@@ -170,6 +185,13 @@ def _wait_until_quiet(base_url: str, *, quiet: float, timeout: float) -> int:
     return last
 
 
+def _story(final: dict, swept: str) -> str:
+    """What a failure needs to be understood: the states, the sweep's summary, and for each charge
+    that did not end issued its history and its exchanges with the gateway."""
+    odd = json.dumps(final["odd"], indent=1, ensure_ascii=False)
+    return "\n".join([json.dumps(final["states"]), swept, odd])
+
+
 def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)
@@ -249,7 +271,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(installation, simula
 
     final = installation.script(CHECK)
     snapshot = _sim_snapshot(simulator)
-    assert final["states"] == {"issued": CHARGES}, (final["states"], swept.stdout)
+    assert final["states"] == {"issued": CHARGES}, _story(final, swept.stdout)
     assert snapshot["duplicates"] == []
     assert snapshot["count"] == CHARGES
     assert {ref: snapshot["counts_by_reference"].get(ref) for ref in final["references"]} == dict.fromkeys(
