@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from core import queue
 from tests import factories
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``xdist_group`` run last, each group on one test process as a whole (``--dist
+    loadgroup``, with pyproject.toml's ``--no-loadscope-reorder`` keeping this order). pytest-django
+    runs transactional tests after the others because their flush removes what the migrations wrote
+    (staff groups, periodic tasks); a group handed out earlier would carry its transactional tests
+    ahead of the plain tests that need that data."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is not None)
+
+
+@pytest.fixture
+def local_cache(settings):
+    """One private in-memory cache for the test: the portal's and the intake's counters and the
+    second copy's memory live in the cache, and a shared one would let tests see each other's."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
