@@ -7,24 +7,17 @@ import re
 from html import unescape
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from billing.models import ChargeState
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_cache")]
 
 EVIL = "https://evil.example/boleto/1"
 PLAIN_HTTP = "http://www.boletobancario.com/carne/1"  # the right domain, but not https
 GOOD = "https://www.boletobancario.com/boletofacil/charge/boleto.pdf?token=abc"
 GOOD_CARNE = "https://www.boletobancario.com/boletofacil/installment/xyz"
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
 
 
 @pytest.fixture

@@ -39,8 +39,8 @@ def session(client, *, portal_token: str, public_ids: list[str]) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("formatter", ["text", "json"])
+@pytest.mark.usefixtures("local_cache")
 def test_request_warnings_never_show_a_portal_token_or_a_notification_public_id(client, settings, formatter):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     customer = CustomerFactory(bank_account=JunoAccountFactory())
     mycontas = MycontasAccountFactory()
     secrets = [customer.portal_token, customer.bank_account.public_id, mycontas.public_id]

@@ -8,7 +8,6 @@ from html import unescape
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import override_settings
 
 from billing.models import ChargeState, Payment
@@ -20,12 +19,7 @@ LINHA = "23793381286000000001234567890101187650000009990"
 TODAY = dt.date(2026, 12, 20)
 
 
-@pytest.fixture(autouse=True)
-def _local_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("local_cache")
 
 
 @pytest.fixture(autouse=True)

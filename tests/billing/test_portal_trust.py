@@ -19,8 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def november_27(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+def november_27(local_cache):
     with time_machine.travel(dt.datetime(2026, 11, 27, 20, 0, tzinfo=SP), tick=False):
         yield
 

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,16 +27,13 @@ KNOWN_BARCODE = barcode(
 )
 
 
+pytestmark = pytest.mark.usefixtures("local_cache")
+
+
 @pytest.fixture(autouse=True)
 def _frozen_today():
     with time_machine.travel(dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC), tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import translation
 
 from billing.models import Charge, ChargeState
@@ -24,16 +23,13 @@ S = ChargeState
 TODAY = dt.date(2026, 12, 15)  # a Tuesday
 
 
+pytestmark = pytest.mark.usefixtures("local_cache")
+
+
 @pytest.fixture(autouse=True)
 def _frozen_today():
     with time_machine.travel(dt.datetime(2026, 12, 15, 15, 0, tzinfo=dt.UTC), tick=False):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,12 +65,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings: Any) -> Iterator[None]:
+def _isolated_cache(local_cache: None) -> None:
     """The portal's rate limiter counts in the cache: one private in-memory cache per test."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _artifact_name(request: pytest.FixtureRequest) -> str:
