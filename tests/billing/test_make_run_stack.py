@@ -87,6 +87,15 @@ def _wait(predicate, timeout: float) -> bool:
     return predicate()
 
 
+def _logs(folder: Path) -> str:
+    """The end of each process's log: what a failure here needs to be understood."""
+    return "\n".join(
+        f"--- {name}.log\n" + (folder / f"{name}.log").read_text(errors="replace")[-2000:]
+        for name in ("juno", "web", "worker")
+        if (folder / f"{name}.log").exists()
+    )
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -131,17 +140,17 @@ def test_a_notification_posted_to_the_make_run_stack_turns_the_charge_paid_withi
                     argv, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
             )
-        assert _wait(lambda: _listening(juno_port) and _listening(web_port), 120), "the stack did not start"
+        assert _wait(lambda: _listening(juno_port) and _listening(web_port), 120), _logs(tmp_path)
         seeded = subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", "shell", "-c", SEED],
             cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert seeded.returncode == 0, seeded.stderr[-3000:]
+        assert seeded.returncode == 0, seeded.stderr[-3000:] + _logs(tmp_path)
         charge = json.loads(seeded.stdout.strip().splitlines()[-1])
-        assert charge["state"] == "issued"
-        assert _wait(lambda: "ready" in (tmp_path / "worker.log").read_text(errors="replace"), 120), (
-            tmp_path / "worker.log"
-        ).read_text(errors="replace")[-3000:]
+        assert charge["state"] == "issued", (charge, seeded.stderr[-3000:], _logs(tmp_path))
+        assert _wait(lambda: "ready" in (tmp_path / "worker.log").read_text(errors="replace"), 120), _logs(
+            tmp_path
+        )
 
         def state() -> str:
             with sqlite3.connect(database, timeout=20) as conn:
@@ -157,17 +166,13 @@ def test_a_notification_posted_to_the_make_run_stack_turns_the_charge_paid_withi
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=30) as answer:  # the simulator notifies our URL
-            assert answer.status == 200
-        assert _wait(lambda: state() == "paid", PAID_WITHIN_SECONDS), (
-            state(),
-            (tmp_path / "web.log").read_text(errors="replace")[-2000:],
-            (tmp_path / "worker.log").read_text(errors="replace")[-3000:],
-        )
+            assert answer.status == 200, _logs(tmp_path)
+        assert _wait(lambda: state() == "paid", PAID_WITHIN_SECONDS), (state(), _logs(tmp_path))
         took = time.monotonic() - started
         with sqlite3.connect(database, timeout=20) as conn:
             notifications = conn.execute("SELECT status FROM billing_notification").fetchall()
             payments = conn.execute("SELECT COUNT(*) FROM billing_payment").fetchone()[0]
-        assert notifications == [("processed",)] and payments == 1
+        assert notifications == [("processed",)] and payments == 1, (notifications, payments, _logs(tmp_path))
         print(f"paid {took:.1f} s after the simulator's pay")
     finally:
         for process in reversed(processes):
