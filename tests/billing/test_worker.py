@@ -73,12 +73,13 @@ CHECK = """
 import json
 from collections import Counter
 from billing.models import Charge, ChargeEvent, GatewayLog
-odd = list(Charge.objects.exclude(state="issued").values_list("pk", "reference"))
+odd = list(Charge.objects.exclude(state="issued").values_list("pk", "reference", "state"))
 print(json.dumps({
     "states": dict(Counter(Charge.objects.values_list("state", flat=True))),
     "references": list(Charge.objects.values_list("reference", flat=True)),
     "odd": {
         ref: {
+            "state": state,
             "history": [
                 f"{e.at:%H:%M:%S.%f} {e.from_state}->{e.to_state} {e.actor_label}: {e.reason}"
                 for e in ChargeEvent.objects.filter(charge_id=pk).order_by("at", "pk")
@@ -88,7 +89,7 @@ print(json.dumps({
                 for g in GatewayLog.objects.filter(reference=ref).order_by("created_at", "pk")
             ],
         }
-        for pk, ref in odd
+        for pk, ref, state in odd
     },
 }))
 """
@@ -271,12 +272,19 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(installation, simula
 
     final = installation.script(CHECK)
     snapshot = _sim_snapshot(simulator)
-    assert final["states"] == {"issued": CHARGES}, _story(final, swept.stdout)
+    story = _story(final, swept.stdout)
+    # A worker killed after marking a charge `issuing` but before its request reached Juno leaves a
+    # charge the look-up cannot prove absent (Juno's listings carry no reference): it stays
+    # `unknown` for staff, never sent twice. Every other charge is issued, each once at Juno.
+    waiting = {ref for ref, odd in final["odd"].items() if odd["state"] == "unknown"}
+    assert set(final["states"]) <= {"issued", "unknown"}, story
+    assert final["states"].get("issued", 0) + len(waiting) == CHARGES, story
+    assert all(ref not in snapshot["counts_by_reference"] for ref in waiting), story
+    assert len(waiting) <= WORKER_THREADS, story  # at most one in flight per thread at the kill
     assert snapshot["duplicates"] == []
-    assert snapshot["count"] == CHARGES
-    assert {ref: snapshot["counts_by_reference"].get(ref) for ref in final["references"]} == dict.fromkeys(
-        final["references"], 1
-    )
+    assert snapshot["count"] == CHARGES - len(waiting)
+    issued = [ref for ref in final["references"] if ref not in waiting]
+    assert {ref: snapshot["counts_by_reference"].get(ref) for ref in issued} == dict.fromkeys(issued, 1)
 
 
 TWO_WORKERS_SEED = SEED.replace(
