@@ -75,7 +75,7 @@ class CustomerAttentionFilter(admin.SimpleListFilter):
 
 
 def _gateway_of(customer: Customer) -> dict[str, str]:
-    """Forms that issue títulos and carnês name the customer's gateway (its description limits, tags)."""
+    """The forms that create títulos and carnês name the customer's gateway (its description limits, tags)."""
     account = customer.bank_account
     return {"gateway": account.gateway, "gateway_label": str(account.get_gateway_display())}
 
@@ -360,7 +360,7 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
         return self._issue_page(request, customer, form, title)
 
     def _queue_down(self, request: HttpRequest, reference: str) -> None:
-        """What was issued is saved; only the hand-off to the workers waits for the queue."""
+        """The new charge is saved; only its hand-off to the workers waits for the queue."""
         self.message_user(
             request,
             _(
@@ -374,7 +374,7 @@ class BillingCustomerAdmin(ObjectActionsMixin, CustomerAdmin):  # type: ignore[m
     def _repeated(
         self, request: HttpRequest, customer: Customer, repeated: charge_services.AlreadyIssued
     ) -> HttpResponse:
-        """A second submit of a form that already issued: say so, issue nothing, show the customer."""
+        """A form submitted again after it created its charges: say so, create nothing, show the customer."""
         self.message_user(request, repeated.message, messages.WARNING)
         return self._back_to(customer)
 
